@@ -1,0 +1,140 @@
+# Vessel: one non-recursive Makefile. `make help` lists the targets.
+PREFIX    ?= /usr/local
+BUILD     ?= build
+CC        ?= gcc
+PYTHON    ?= /usr/bin/python3
+PKGS      := json-c libseccomp libcap libarchive libcurl libcrypto libmnl
+
+WARNINGS  := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Wundef \
+             -Wwrite-strings -Wswitch-enum -Wvla -Wimplicit-fallthrough -Wno-unused-parameter \
+             -Wno-format-truncation
+WERROR    ?= -Werror
+OPT       ?= -O2
+SANITIZE  :=
+ifeq ($(SAN),1)
+SANITIZE  := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+endif
+ifeq ($(FUZZ),1)
+SANITIZE  := -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
+endif
+
+CPPFLAGS  += -Isrc -D_GNU_SOURCE -MMD -MP
+CFLAGS    ?= $(OPT) -g
+CFLAGS    += -std=gnu17 $(WARNINGS) $(WERROR) $(SANITIZE) $(shell pkg-config --cflags $(PKGS))
+LDFLAGS   += $(SANITIZE)
+LDLIBS    += $(shell pkg-config --libs $(PKGS)) -lpthread
+
+MAIN_SRC  := src/main.c
+LIB_SRCS  := $(sort $(filter-out $(MAIN_SRC) src/agent/%,$(wildcard src/*/*.c src/*/*/*.c)))
+LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+LIB       := $(BUILD)/libvessel.a
+UNIT_SRCS := $(sort $(wildcard tests/unit/test-*.c))
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz-*.c))
+FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+FUZZ_SECS ?= 20
+
+.PHONY: all clean check test unit integration asan fuzz fuzz-build bench demo install format \
+	format-check lint help deps
+all: $(BUILD)/vessel $(BUILD)/vessel-runc $(BUILD)/probe
+
+help:
+	@echo "make            build $(BUILD)/vessel and $(BUILD)/vessel-runc"
+	@echo "make check      install deps, then unit tests (cmocka) and integration tests (pytest, root)"
+	@echo "make test       the same without installing anything"
+	@echo "make asan       the same under ASan+UBSan (build/asan)"
+	@echo "make fuzz       build libFuzzer targets, replay corpora, fuzz each for FUZZ_SECS"
+	@echo "make bench      side-by-side benchmarks against crun and runc"
+	@echo "make demo       run a busybox container on the embedded defaults"
+	@echo "make format     clang-format the tree; make format-check:
+	clang-format --dry-run --Werror $$(git ls-files '*.c' '*.h')
+
+lint: clang-tidy + cppcheck"
+
+deps:
+	scripts/install-deps
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(@D)
+	@echo "  CC      $<"
+	@$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJS)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/vessel: $(BUILD)/src/main.o $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/vessel-runc: $(BUILD)/vessel
+	ln -sf vessel $@
+
+# The probe runs inside test containers: static, no libc surprises.
+$(BUILD)/probe: tests/probe/probe.c
+	@mkdir -p $(@D)
+	$(CC) -std=gnu17 -O2 -Wall -Wextra $(WERROR) -static -o $@ $<
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIB)
+	@mkdir -p $(@D)
+	@echo "  TEST    $@"
+	@$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS) -lcmocka
+
+unit: $(UNIT_BINS)
+	@fail=0; for t in $(UNIT_BINS); do echo "== $$t"; $$t || fail=1; done; exit $$fail
+
+integration: all
+	VESSEL_BUILD=$(abspath $(BUILD)) $(PYTHON) -m pytest -q -rs tests/integration
+
+# check, asan and demo install what they need first, then build in a fresh make (whose
+# pkg-config calls then see the installed libraries).
+check: deps
+	$(MAKE) test
+
+test: all unit integration
+
+asan: deps
+	$(MAKE) BUILD=build/asan SAN=1 OPT=-O1 test
+
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -fsanitize=fuzzer -o $@ $< $(LIB) $(LDLIBS)
+
+fuzz-build: deps
+	$(MAKE) BUILD=build/fuzz CC=clang FUZZ=1 OPT=-O1 $(patsubst tests/fuzz/%.c,build/fuzz/fuzz/%,$(FUZZ_SRCS))
+
+fuzz: fuzz-build
+	@for f in $(FUZZ_SRCS); do n=$$(basename $$f .c); c=tests/fuzz/corpus/$${n#fuzz-}; \
+	  mkdir -p build/fuzz/corpus/$$n; \
+	  echo "== $$n: replay $$c, then fuzz $(FUZZ_SECS)s"; \
+	  build/fuzz/fuzz/$$n -runs=0 $$c || exit 1; \
+	  build/fuzz/fuzz/$$n -max_total_time=$(FUZZ_SECS) -timeout=10 -rss_limit_mb=1024 \
+	    build/fuzz/corpus/$$n $$c >build/fuzz/$$n.log 2>&1 || { tail -40 build/fuzz/$$n.log; exit 1; }; \
+	done
+
+bench: all
+	bench/container-start
+	BENCH_LIMITS=1 bench/container-start
+
+demo: deps
+	$(MAKE) all
+	scripts/demo
+
+install: all
+	install -D -m 0755 $(BUILD)/vessel $(DESTDIR)$(PREFIX)/bin/vessel
+	ln -sf vessel $(DESTDIR)$(PREFIX)/bin/vessel-runc
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+format-check:
+	clang-format --dry-run --Werror $$(git ls-files '*.c' '*.h')
+
+lint:
+	clang-tidy -quiet $(LIB_SRCS) $(MAIN_SRC) -- $(CPPFLAGS) -std=gnu17 $(shell pkg-config --cflags $(PKGS))
+	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability -Isrc \
+	  --suppress=missingIncludeSystem $(LIB_SRCS) $(MAIN_SRC)
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

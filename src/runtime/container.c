@@ -1,0 +1,489 @@
+/* container: create, start and run (see container.h). The other operations are in
+ * lifecycle.c and exec.c; the init's side of create is in init.c.
+ *
+ * create forks a short-lived "stage1" that joins the namespaces the spec names by path,
+ * unshares the user namespace (the parent writes its id maps), then the others, and forks the
+ * init with CLONE_PARENT so that the init is the runtime's child and is pid 1 of a new pid
+ * namespace. The init reports over a SOCK_SEQPACKET pair (sync.h) and then waits on the exec
+ * fifo, which `start` writes one byte into.
+ */
+#include "runtime/container.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <stdnoreturn.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "runtime/cgroup.h"
+#include "runtime/console.h"
+#include "runtime/hooks.h"
+#include "runtime/init.h"
+#include "runtime/lifecycle.h"
+#include "runtime/namespaces.h"
+#include "runtime/state.h"
+#include "runtime/sync.h"
+#include "util/cleanup.h"
+#include "util/fd.h"
+#include "util/log.h"
+#include "util/str.h"
+
+#define CONFIG_MAX (4 << 20)
+
+/* Everything create builds, torn down in reverse by created_undo(). */
+struct created {
+	struct spec *spec;
+	struct state st;
+	struct cgroup *cg;
+	int statefd;
+	int sync_fd;
+	pid_t pid;
+	bool dir_made;
+};
+
+static void created_free(struct created *c)
+{
+	spec_free(c->spec);
+	state_clear(&c->st);
+	cgroup_free(c->cg);
+	if (c->statefd >= 0)
+		close(c->statefd);
+	if (c->sync_fd >= 0)
+		close(c->sync_fd);
+	*c = (struct created){ .statefd = -1, .sync_fd = -1 };
+}
+
+/* Removes what a failed create made: the init, the cgroup, the state directory. */
+static void created_undo(struct created *c, const char *root, const char *id)
+{
+	struct error ignored;
+
+	if (c->pid > 0) {
+		kill(c->pid, SIGKILL);
+		while (waitpid(c->pid, NULL, 0) < 0 && errno == EINTR)
+			;
+	}
+	if (c->cg)
+		cgroup_destroy(c->cg, &ignored);
+	if (c->dir_made)
+		state_remove(root, id, &ignored);
+	created_free(c);
+}
+
+static noreturn void stage1_main(const struct spec *spec, int sync_fd, const struct init_ctx *ic)
+{
+	struct error err = { 0 };
+	sigset_t none;
+
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	if (namespaces_join_paths(spec, &err) < 0)
+		goto fail;
+	bool userns = spec->namespaces[SPEC_NS_USER].present && !spec->namespaces[SPEC_NS_USER].path;
+	if (userns) {
+		if (unshare(CLONE_NEWUSER) < 0) {
+			error_errno(&err, "create user namespace");
+			goto fail;
+		}
+		if (sync_send(sync_fd, SYNC_USERMAP, 0, &err) < 0)
+			goto fail;
+	}
+	if (sync_expect(sync_fd, SYNC_GO, NULL, &err) < 0)
+		_exit(1);
+	if (userns && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)) {
+		error_errno(&err, "become root in the user namespace");
+		goto fail;
+	}
+	if (unshare(namespaces_new_flags(spec)) < 0) {
+		error_errno(&err, "create namespaces");
+		goto fail;
+	}
+	pid_t pid = (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, NULL, NULL, NULL, NULL);
+	if (pid < 0) {
+		error_errno(&err, "clone init");
+		goto fail;
+	}
+	if (pid == 0)
+		init_main(ic);
+	sync_send(sync_fd, SYNC_PID, pid, &err);
+	_exit(0);
+fail:
+	sync_send_error(sync_fd, &err);
+	_exit(1);
+}
+
+static char *resolve_cgroup_path(const struct container_opts *o, const struct spec *spec,
+				 struct error *err)
+{
+	const char *p = spec->cgroups_path;
+	char *ret = NULL;
+
+	if (p && o->systemd_cgroup && strchr(p, ':')) {
+		error_set(err, ENOTSUP,
+			  "config.json: linux.cgroupsPath: \"%s\": the systemd cgroup driver is not "
+			  "supported (use the cgroupfs manager)",
+			  p);
+		return NULL;
+	}
+	if (!p || !*p)
+		ret = str_printf("/vessel/%s", o->id);
+	else if (p[0] == '/')
+		ret = strdup(p);
+	else
+		ret = str_printf("/vessel/%s", p);
+	if (!ret)
+		error_set(err, ENOMEM, "out of memory");
+	return ret;
+}
+
+/* Reads and checks config.json; fills c->spec and the bundle/rootfs fields of c->st. */
+static int load_bundle(const struct container_opts *o, struct created *c, char **ret_text,
+		       size_t *ret_len, struct error *err)
+{
+	char buf[PATH_MAX];
+	cleanup_free char *cfg = NULL;
+	int r;
+
+	if (!realpath(o->bundle ? o->bundle : ".", buf))
+		return error_errno(err, "bundle %s", o->bundle ? o->bundle : ".");
+	c->st.bundle = strdup(buf);
+	cfg = str_printf("%s/config.json", buf);
+	r = fd_read_file(cfg, CONFIG_MAX, ret_text, ret_len, err);
+	if (r < 0)
+		return r;
+	c->spec = spec_parse(*ret_text, *ret_len, err);
+	if (!c->spec)
+		return -err->code;
+	const struct spec *s = c->spec;
+	if (!s->has_process)
+		return error_set(err, EINVAL, "config.json: process: missing");
+	cleanup_free char *root = s->root_path[0] == '/' ? strdup(s->root_path)
+							 : str_printf("%s/%s", buf, s->root_path);
+	if (!root || !realpath(root, buf))
+		return error_errno(err, "config.json: root.path: %s", s->root_path);
+	c->st.rootfs = strdup(buf);
+	if (!s->namespaces[SPEC_NS_MOUNT].present)
+		return error_set(err, EINVAL, "config.json: linux.namespaces: a mount namespace is required");
+	if ((s->hostname || s->domainname) && !s->namespaces[SPEC_NS_UTS].present)
+		return error_set(err, EINVAL, "config.json: hostname: needs a uts namespace");
+	if (s->process.terminal && !o->console_socket)
+		return error_set(err, EINVAL, "config.json: process.terminal: needs --console-socket");
+	return 0;
+}
+
+static int make_state_dir(const struct container_opts *o, struct created *c, struct error *err)
+{
+	if (mkdir(o->root, 0700) < 0 && errno != EEXIST)
+		return error_errno(err, "mkdir %s", o->root);
+	cleanup_fd int rootfd = open(o->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		return error_errno(err, "open %s", o->root);
+	if (mkdirat(rootfd, o->id, 0700) < 0) {
+		if (errno == EEXIST)
+			return error_set(err, EEXIST, "container %s already exists", o->id);
+		return error_errno(err, "mkdir %s/%s", o->root, o->id);
+	}
+	c->dir_made = true;
+	c->statefd = openat(rootfd, o->id, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (c->statefd < 0)
+		return error_errno(err, "open %s/%s", o->root, o->id);
+	return 0;
+}
+
+static int run_hooks(const struct spec *spec, enum spec_hook_kind kind, const struct state *st,
+		     enum state_status status, struct error *err)
+{
+	if (spec->hooks[kind].n == 0)
+		return 0;
+	cleanup_free char *json = state_oci_json(st, status);
+	if (!json)
+		return error_set(err, ENOMEM, "out of memory");
+	return hooks_run(&spec->hooks[kind], hooks_stage_name(kind), json, err);
+}
+
+/* The parent's half of the handshake with stage1 and the init. */
+static int handshake(const struct container_opts *o, struct created *c, pid_t stage1,
+		     struct error *err)
+{
+	const struct spec *s = c->spec;
+	struct sync_msg m;
+	int r = 0;
+
+	if (s->namespaces[SPEC_NS_USER].present && !s->namespaces[SPEC_NS_USER].path) {
+		r = sync_expect(c->sync_fd, SYNC_USERMAP, NULL, err);
+		if (r == 0)
+			r = namespaces_write_id_maps(s, stage1, err);
+	}
+	if (r == 0)
+		r = sync_send(c->sync_fd, SYNC_GO, 0, err);
+	if (r == 0)
+		r = sync_expect(c->sync_fd, SYNC_PID, &m, err);
+	while (waitpid(stage1, NULL, 0) < 0 && errno == EINTR)
+		;
+	if (r < 0)
+		return r;
+	c->pid = c->st.pid = m.pid;
+	r = sync_expect(c->sync_fd, SYNC_HOOKS, NULL, err);
+	if (r < 0)
+		return r;
+	r = run_hooks(s, SPEC_HOOK_PRESTART, &c->st, STATE_CREATING, err);
+	if (r == 0)
+		r = run_hooks(s, SPEC_HOOK_CREATE_RUNTIME, &c->st, STATE_CREATING, err);
+	if (r == 0)
+		r = sync_send(c->sync_fd, SYNC_GO, c->pid, err);
+	if (r == 0)
+		r = sync_expect(c->sync_fd, SYNC_READY, NULL, err);
+	return r;
+}
+
+/* create, leaving *c filled (init waiting on the fifo) or nothing at all. */
+static int do_create(const struct container_opts *o, struct created *c, struct error *err)
+{
+	cleanup_free char *text = NULL;
+	cleanup_fd int fifo_fd = -1;
+	cleanup_fd int console_fd = -1;
+	int fds[2] = { -1, -1 };
+	size_t len = 0;
+	char created[40];
+	int r;
+
+	*c = (struct created){ .statefd = -1, .sync_fd = -1 };
+	r = state_check_id(o->id, err);
+	if (r == 0)
+		r = load_bundle(o, c, &text, &len, err);
+	if (r < 0)
+		goto fail;
+	c->st.id = strdup(o->id);
+	c->st.cgroup_path = resolve_cgroup_path(o, c->spec, err);
+	c->st.annotations = state_annotations_json(c->spec);
+	state_now(created, sizeof(created));
+	c->st.created = strdup(created);
+	c->st.owner = getuid();
+	if (!c->st.cgroup_path) {
+		r = -err->code;
+		goto fail;
+	}
+	r = make_state_dir(o, c, err);
+	if (r < 0)
+		goto fail;
+	r = fd_write_file_atomic(c->statefd, "config.json", text, len, err);
+	if (r < 0)
+		goto fail;
+	if (mkfifoat(c->statefd, "exec.fifo", 0600) < 0 ||
+	    (fifo_fd = openat(c->statefd, "exec.fifo", O_RDWR | O_CLOEXEC)) < 0) {
+		r = error_errno(err, "exec fifo");
+		goto fail;
+	}
+	if (o->console_socket && c->spec->process.terminal) {
+		console_fd = console_connect(o->console_socket, err);
+		if (console_fd < 0) {
+			r = console_fd;
+			goto fail;
+		}
+	}
+	c->cg = cgroup_create("/sys/fs/cgroup", c->st.cgroup_path, err);
+	if (!c->cg) {
+		r = -err->code;
+		goto fail;
+	}
+	if (c->spec->has_resources) {
+		r = cgroup_apply(c->cg, &c->spec->resources, err);
+		if (r < 0)
+			goto fail;
+	}
+	r = sync_pair(fds, err);
+	if (r < 0)
+		goto fail;
+	c->sync_fd = fds[0];
+	struct init_ctx ic = {
+		.opts = o,
+		.spec = c->spec,
+		.bundle = c->st.bundle,
+		.rootfs = c->st.rootfs,
+		.sync_fd = fds[1],
+		.fifo_fd = fifo_fd,
+		.console_fd = console_fd,
+	};
+	pid_t stage1 = fork();
+	if (stage1 < 0) {
+		close(fds[1]);
+		r = error_errno(err, "fork");
+		goto fail;
+	}
+	if (stage1 == 0) {
+		close(fds[0]);
+		stage1_main(c->spec, fds[1], &ic);
+	}
+	close(fds[1]);
+	r = cgroup_enter(c->cg, stage1, err);
+	if (r < 0) {
+		kill(stage1, SIGKILL);
+		waitpid(stage1, NULL, 0);
+		goto fail;
+	}
+	r = handshake(o, c, stage1, err);
+	if (r < 0)
+		goto fail;
+	c->st.start_time = state_pid_start_time(c->pid);
+	r = state_save(c->statefd, &c->st, err);
+	if (r == 0 && o->pid_file)
+		r = lifecycle_write_pid_file(o->pid_file, c->pid, err);
+	if (r < 0)
+		goto fail;
+	return 0;
+fail:
+	created_undo(c, o->root, o->id);
+	return error_wrap(err, "create %s", o->id);
+}
+
+int container_create(const struct container_opts *o, struct error *err)
+{
+	struct created c;
+	int r = do_create(o, &c, err);
+
+	if (r == 0) {
+		c.pid = 0; /* the init lives on */
+		created_free(&c);
+	}
+	return r;
+}
+
+/* Lets the init exec: one byte into its fifo, then the fifo goes (status: running). */
+static int signal_start(const char *root, const char *id, struct error *err)
+{
+	cleanup_free char *path = str_printf("%s/%s/exec.fifo", root, id);
+	cleanup_fd int fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd < 0) {
+		if (errno == ENXIO)
+			return error_set(err, ESRCH, "container %s: init has exited", id);
+		return error_errno(err, "open %s", path);
+	}
+	if (write(fd, "", 1) != 1)
+		return error_errno(err, "write %s", path);
+	unlink(path);
+	return 0;
+}
+
+static void poststart(const struct spec *spec, const struct state *st)
+{
+	struct error err;
+
+	if (run_hooks(spec, SPEC_HOOK_POSTSTART, st, STATE_RUNNING, &err) < 0)
+		log_warn("%s", err.msg);
+}
+
+int container_start(const char *root, const char *id, struct error *err)
+{
+	struct state st;
+	int r = state_load(root, id, &st, err);
+
+	if (r < 0)
+		return error_wrap(err, "start");
+	enum state_status status = state_status(root, &st);
+	if (status != STATE_CREATED) {
+		r = error_set(err, EINVAL, "start %s: container is %s, not created", id,
+			      state_status_name(status));
+		goto out;
+	}
+	r = signal_start(root, id, err);
+	if (r < 0) {
+		error_wrap(err, "start");
+		goto out;
+	}
+	struct spec *spec = lifecycle_stored_spec(root, id, err);
+	if (spec) {
+		poststart(spec, &st);
+		spec_free(spec);
+	}
+	r = 0;
+out:
+	state_clear(&st);
+	return r;
+}
+
+static int exit_status(int wstatus)
+{
+	if (WIFEXITED(wstatus))
+		return WEXITSTATUS(wstatus);
+	if (WIFSIGNALED(wstatus))
+		return 128 + WTERMSIG(wstatus);
+	return 255;
+}
+
+/* Waits for pid, passing on the signals a shell sends to its foreground job. */
+int container_wait_forwarding(pid_t pid, int *ret_status, struct error *err)
+{
+	static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH };
+	sigset_t set, old;
+	struct signalfd_siginfo si;
+	int wstatus;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	for (size_t i = 0; i < ARRAY_SIZE(forwarded); i++)
+		sigaddset(&set, forwarded[i]);
+	sigprocmask(SIG_BLOCK, &set, &old);
+	cleanup_fd int sfd = signalfd(-1, &set, SFD_CLOEXEC);
+	if (sfd < 0) {
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		return error_errno(err, "signalfd");
+	}
+	for (;;) {
+		pid_t w = waitpid(pid, &wstatus, WNOHANG);
+		if (w == pid)
+			break;
+		if (w < 0 && errno != EINTR) {
+			sigprocmask(SIG_SETMASK, &old, NULL);
+			return error_errno(err, "wait for %d", pid);
+		}
+		if (w == 0 && read(sfd, &si, sizeof(si)) == sizeof(si) && si.ssi_signo != SIGCHLD)
+			kill(pid, (int)si.ssi_signo);
+	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	*ret_status = exit_status(wstatus);
+	return 0;
+}
+
+int container_run(const struct container_opts *o, int *ret_status, struct error *err)
+{
+	struct created c;
+	struct error ignored;
+	int r = do_create(o, &c, err);
+
+	if (r < 0)
+		return r;
+	r = signal_start(o->root, o->id, err);
+	if (r < 0) {
+		created_undo(&c, o->root, o->id);
+		return error_wrap(err, "run %s", o->id);
+	}
+	poststart(c.spec, &c.st);
+	if (o->detach) {
+		c.pid = 0;
+		created_free(&c);
+		return 0;
+	}
+	/* EOF on the sync socket: the init's execve closed it. A message: exec failed. */
+	r = sync_expect(c.sync_fd, SYNC_READY, NULL, err);
+	bool exec_failed = r < 0 && err->code != EPIPE;
+	r = container_wait_forwarding(c.pid, ret_status, exec_failed ? &ignored : err);
+	if (!exec_failed && r < 0)
+		return r;
+	c.pid = 0;
+	if (run_hooks(c.spec, SPEC_HOOK_POSTSTOP, &c.st, STATE_STOPPED, &ignored) < 0)
+		log_warn("%s", ignored.msg);
+	created_undo(&c, o->root, o->id);
+	if (exec_failed)
+		return error_wrap(err, "run %s", o->id);
+	return 0;
+}

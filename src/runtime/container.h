@@ -1,0 +1,76 @@
+/* container: the OCI runtime's operations on one container, as runc offers them.
+ *
+ * Each call takes the runtime root (--root) and a container id, and leaves either a complete
+ * change or nothing: a create that fails removes its state directory, cgroup and processes.
+ */
+#ifndef VESSEL_RUNTIME_CONTAINER_H
+#define VESSEL_RUNTIME_CONTAINER_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "runtime/spec.h"
+#include "util/error.h"
+
+struct container_opts {
+	const char *root;           /* state root, e.g. /run/vessel-runc */
+	const char *id;
+	const char *bundle;         /* NULL: the current directory */
+	const char *pid_file;       /* NULL: none */
+	const char *console_socket; /* NULL: none */
+	int preserve_fds;
+	bool systemd_cgroup;
+	bool detach; /* run: return once started */
+};
+
+struct container_exec_opts {
+	const char *root;
+	const char *id;
+	const char *process_file; /* NULL: build the process from the fields below */
+	char **args;              /* NULL-terminated */
+	char **env;               /* extra "K=V", NULL-terminated, may be NULL */
+	const char *cwd;
+	const char *user; /* "UID[:GID]" */
+	const gid_t *additional_gids;
+	size_t n_additional_gids;
+	bool tty;
+	bool detach;
+	bool no_new_privs;
+	const char *pid_file;
+	const char *console_socket;
+	int preserve_fds;
+};
+
+enum container_kill_flags { CONTAINER_KILL_ALL = 1 << 0 };
+
+int container_create(const struct container_opts *o, struct error *err);
+int container_start(const char *root, const char *id, struct error *err);
+/* create + start, then (unless detach) wait: *ret_status is the container's exit status. */
+int container_run(const struct container_opts *o, int *ret_status, struct error *err);
+int container_exec(const struct container_exec_opts *o, int *ret_status, struct error *err);
+
+/* The OCI state JSON; returns owned. */
+char *container_state(const char *root, const char *id, struct error *err);
+int container_kill(const char *root, const char *id, int sig, unsigned flags, struct error *err);
+int container_delete(const char *root, const char *id, bool force, struct error *err);
+int container_pause(const char *root, const char *id, bool pause, struct error *err);
+/* The container's pids (host view); *ret owned. */
+int container_pids(const char *root, const char *id, pid_t **ret, size_t *ret_n,
+		   struct error *err);
+
+/* One line of `list`. */
+struct container_info {
+	char *id;
+	pid_t pid;
+	const char *status;
+	char *bundle;
+	char *rootfs;
+	char *created;
+	uid_t owner;
+};
+/* Every container under root; *ret owned, free with container_list_free. */
+int container_list(const char *root, struct container_info **ret, size_t *ret_n,
+		   struct error *err);
+void container_list_free(struct container_info *v, size_t n);
+
+#endif

@@ -1,0 +1,137 @@
+/* init: see init.h. Runs between fork and execve: no logging, errors go to the sync socket. */
+#include "runtime/init.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "runtime/console.h"
+#include "runtime/hooks.h"
+#include "runtime/process.h"
+#include "runtime/rootfs.h"
+#include "runtime/state.h"
+#include "runtime/sync.h"
+#include "util/cleanup.h"
+#include "util/path.h"
+
+/* The state the init's own hooks (createContainer, startContainer) get on stdin. */
+static int init_hooks(const struct init_ctx *c, enum spec_hook_kind kind, pid_t host_pid,
+		      enum state_status status, struct error *err)
+{
+	const struct spec_hook_list *list = &c->spec->hooks[kind];
+
+	if (list->n == 0)
+		return 0;
+	cleanup_free char *ann = state_annotations_json(c->spec);
+	struct state st = {
+		.id = (char *)c->opts->id,
+		.pid = host_pid,
+		.bundle = (char *)c->bundle,
+		.annotations = ann,
+	};
+	cleanup_free char *json = state_oci_json(&st, status);
+	if (!json)
+		return error_set(err, ENOMEM, "out of memory");
+	return hooks_run(list, hooks_stage_name(kind), json, err);
+}
+
+static int set_names(const struct spec *spec, struct error *err)
+{
+	if (spec->hostname && sethostname(spec->hostname, strlen(spec->hostname)) < 0)
+		return error_errno(err, "sethostname %s", spec->hostname);
+	if (spec->domainname && setdomainname(spec->domainname, strlen(spec->domainname)) < 0)
+		return error_errno(err, "setdomainname %s", spec->domainname);
+	return 0;
+}
+
+/* runc creates a missing process.cwd; so do we, resolved inside the new root. */
+static int make_cwd(const char *cwd, struct error *err)
+{
+	cleanup_fd int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (root < 0)
+		return error_errno(err, "open /");
+	int fd = path_mkdir_in_root(root, cwd, 0755, err);
+	if (fd < 0)
+		return error_wrap(err, "process.cwd %s", cwd);
+	close(fd);
+	return 0;
+}
+
+static int setup(const struct init_ctx *c, pid_t *ret_host_pid, struct error *err)
+{
+	const struct spec *spec = c->spec;
+	char path[PATH_MAX];
+	struct sync_msg m;
+	int r;
+
+	if (setsid() < 0)
+		return error_errno(err, "setsid");
+	if (chdir(c->bundle) < 0)
+		return error_errno(err, "chdir %s", c->bundle);
+	r = rootfs_prepare(spec, c->rootfs, err);
+	if (r < 0)
+		return r;
+	r = sync_send(c->sync_fd, SYNC_HOOKS, 0, err);
+	if (r == 0)
+		r = sync_expect(c->sync_fd, SYNC_GO, &m, err);
+	if (r < 0)
+		return r;
+	*ret_host_pid = m.pid;
+	r = init_hooks(c, SPEC_HOOK_CREATE_CONTAINER, m.pid, STATE_CREATING, err);
+	if (r == 0)
+		r = rootfs_pivot(c->rootfs, err);
+	if (r == 0)
+		r = rootfs_finalize(spec, err);
+	if (r == 0)
+		r = set_names(spec, err);
+	if (r == 0)
+		r = make_cwd(spec->process.cwd, err);
+	if (r == 0 && c->console_fd >= 0) {
+		r = console_setup(c->console_fd, &spec->process, err);
+		close(c->console_fd);
+	}
+	if (r == 0)
+		r = process_prepare(&spec->process, err);
+	if (r == 0) /* fail at create, as runc does, when there is nothing to exec */
+		r = process_lookup(&spec->process, path, sizeof(path), err);
+	return r;
+}
+
+/* Blocks until `start` writes a byte into the fifo. */
+static int wait_start(int fifo_fd, struct error *err)
+{
+	struct pollfd p = { .fd = fifo_fd, .events = POLLIN };
+	char b;
+
+	while (poll(&p, 1, -1) < 0) {
+		if (errno != EINTR)
+			return error_errno(err, "wait for start");
+	}
+	if (read(fifo_fd, &b, 1) != 1)
+		return error_errno(err, "read exec fifo");
+	close(fifo_fd);
+	return 0;
+}
+
+noreturn void init_main(const struct init_ctx *c)
+{
+	struct error err = { 0 };
+	pid_t host_pid = 0;
+
+	if (setup(c, &host_pid, &err) < 0)
+		goto fail;
+	if (sync_send(c->sync_fd, SYNC_READY, 0, &err) < 0)
+		goto fail;
+	if (wait_start(c->fifo_fd, &err) < 0)
+		goto fail;
+	if (init_hooks(c, SPEC_HOOK_START_CONTAINER, host_pid, STATE_RUNNING, &err) < 0)
+		goto fail;
+	process_exec(&c->spec->process, c->opts->preserve_fds, &err);
+fail:
+	sync_send_error(c->sync_fd, &err);
+	_exit(127);
+}

@@ -1,0 +1,496 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * probe: a static multi-tool placed in test container rootfs (like crun's tests/init.c).
+ * argv[1] selects the probe; it prints what it saw on stdout and exits 0, or prints a
+ * message on stderr and exits 1.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* the Makefile builds the probe without -D_GNU_SOURCE */
+#endif
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/types.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+#define UNUSED __attribute__((unused))
+
+struct probe {
+	const char *name;
+	int min_args;		 /* arguments after the probe name */
+	int (*run)(char **argv); /* argv: the probe's arguments, NULL-terminated */
+	const char *usage;
+};
+
+/* Prints "probe: <message>[: strerror(errno)]" on stderr and returns 1. */
+__attribute__((format(printf, 1, 2))) static int fail(const char *fmt, ...)
+{
+	int saved = errno;
+	va_list ap;
+
+	fprintf(stderr, "probe: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	if (saved)
+		fprintf(stderr, ": %s", strerror(saved));
+	fputc('\n', stderr);
+	return 1;
+}
+
+static const char *errno_name(int e)
+{
+	static const struct {
+		int code;
+		const char *name;
+	} names[] = {
+	    {0, "OK"},		{EPERM, "EPERM"},     {ENOENT, "ENOENT"},   {EIO, "EIO"},
+	    {EBADF, "EBADF"},	{EAGAIN, "EAGAIN"},   {ENOMEM, "ENOMEM"},   {EACCES, "EACCES"},
+	    {EFAULT, "EFAULT"}, {EBUSY, "EBUSY"},     {EEXIST, "EEXIST"},   {EXDEV, "EXDEV"},
+	    {ENODEV, "ENODEV"}, {ENOTDIR, "ENOTDIR"}, {EISDIR, "EISDIR"},   {EINVAL, "EINVAL"},
+	    {ENFILE, "ENFILE"}, {EMFILE, "EMFILE"},   {ETXTBSY, "ETXTBSY"}, {ENOSPC, "ENOSPC"},
+	    {EROFS, "EROFS"},	{ENOSYS, "ENOSYS"},   {ELOOP, "ELOOP"},	    {ENOTSUP, "ENOTSUP"},
+	    {ENXIO, "ENXIO"},	{ESRCH, "ESRCH"},
+	};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (names[i].code == e)
+			return names[i].name;
+	return "EUNKNOWN";
+}
+
+static int print_file(const char *path)
+{
+	char buf[4096];
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return fail("open %s", path);
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		if (fwrite(buf, 1, (size_t)n, stdout) != (size_t)n) {
+			close(fd);
+			return fail("write stdout");
+		}
+	}
+	if (n < 0) {
+		int r = fail("read %s", path);
+
+		close(fd);
+		return r;
+	}
+	close(fd);
+	return 0;
+}
+
+static int p_true(char **argv UNUSED)
+{
+	return 0;
+}
+
+static int p_false(char **argv UNUSED)
+{
+	return 1;
+}
+
+static int p_exit(char **argv)
+{
+	char *end;
+	long code = strtol(argv[0], &end, 10);
+
+	if (*end || code < 0 || code > 255) {
+		errno = 0;
+		return fail("exit: bad status %s", argv[0]);
+	}
+	fflush(stdout);
+	_exit((int)code);
+}
+
+static int p_echo(char **argv)
+{
+	for (int i = 0; argv[i]; i++)
+		printf("%s%s", i ? " " : "", argv[i]);
+	putchar('\n');
+	return 0;
+}
+
+static int p_cat(char **argv)
+{
+	return print_file(argv[0]);
+}
+
+static int p_write(char **argv)
+{
+	size_t len = strlen(argv[1]);
+	int fd = open(argv[0], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+	if (fd < 0)
+		return fail("open %s", argv[0]);
+	if (write(fd, argv[1], len) != (ssize_t)len) {
+		int r = fail("write %s", argv[0]);
+
+		close(fd);
+		return r;
+	}
+	if (close(fd) < 0)
+		return fail("close %s", argv[0]);
+	return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Print the names in @path, sorted, one a line; skips "." and "..". */
+static int list_dir(const char *path)
+{
+	DIR *d = opendir(path);
+	char *names[4096];
+	size_t n = 0;
+	struct dirent *e;
+
+	if (!d)
+		return fail("opendir %s", path);
+	while ((e = readdir(d)) && n < sizeof(names) / sizeof(names[0])) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		names[n] = strdup(e->d_name);
+		if (!names[n])
+			break;
+		n++;
+	}
+	qsort(names, n, sizeof(names[0]), cmp_str);
+	for (size_t i = 0; i < n; i++) {
+		puts(names[i]);
+		free(names[i]);
+	}
+	closedir(d);
+	return 0;
+}
+
+static int p_ls(char **argv)
+{
+	return list_dir(argv[0]);
+}
+
+static int p_id(char **argv UNUSED)
+{
+	gid_t groups[NGROUPS_MAX];
+	int n = getgroups(NGROUPS_MAX, groups);
+
+	if (n < 0)
+		return fail("getgroups");
+	printf("uid=%u gid=%u groups=", (unsigned)getuid(), (unsigned)getgid());
+	for (int i = 0; i < n; i++)
+		printf("%s%u", i ? "," : "", (unsigned)groups[i]);
+	putchar('\n');
+	return 0;
+}
+
+static int p_caps(char **argv UNUSED)
+{
+	char line[512];
+	FILE *f = fopen("/proc/self/status", "re");
+
+	if (!f)
+		return fail("open /proc/self/status");
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "Cap", 3))
+			fputs(line, stdout);
+	fclose(f);
+	return 0;
+}
+
+static int p_cwd(char **argv UNUSED)
+{
+	char buf[PATH_MAX];
+
+	if (!getcwd(buf, sizeof(buf)))
+		return fail("getcwd");
+	puts(buf);
+	return 0;
+}
+
+static int p_env(char **argv UNUSED)
+{
+	for (char **e = environ; *e; e++)
+		puts(*e);
+	return 0;
+}
+
+static int p_hostname(char **argv UNUSED)
+{
+	char buf[HOST_NAME_MAX + 1] = "";
+
+	if (gethostname(buf, sizeof(buf) - 1) < 0)
+		return fail("gethostname");
+	puts(buf);
+	return 0;
+}
+
+static int p_mounts(char **argv UNUSED)
+{
+	return print_file("/proc/self/mountinfo");
+}
+
+static int p_pid(char **argv UNUSED)
+{
+	printf("%d\n", (int)getpid());
+	return 0;
+}
+
+static int p_sleep(char **argv)
+{
+	char *end;
+	double secs = strtod(argv[0], &end);
+	struct timespec ts;
+
+	if (*end || secs < 0) {
+		errno = 0;
+		return fail("sleep: bad duration %s", argv[0]);
+	}
+	ts.tv_sec = (time_t)secs;
+	ts.tv_nsec = (long)((secs - (double)ts.tv_sec) * 1e9);
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+	return 0;
+}
+
+static void print_limit(rlim_t v)
+{
+	if (v == RLIM_INFINITY)
+		printf("unlimited");
+	else
+		printf("%llu", (unsigned long long)v);
+}
+
+static int p_rlimit(char **argv)
+{
+	static const struct {
+		const char *name;
+		int resource;
+	} res[] = {
+	    {"NOFILE", RLIMIT_NOFILE}, {"NPROC", RLIMIT_NPROC},	    {"CORE", RLIMIT_CORE},
+	    {"STACK", RLIMIT_STACK},   {"AS", RLIMIT_AS},	    {"CPU", RLIMIT_CPU},
+	    {"FSIZE", RLIMIT_FSIZE},   {"MEMLOCK", RLIMIT_MEMLOCK},
+	};
+	const char *name = argv[0];
+	struct rlimit rl;
+
+	if (!strncmp(name, "RLIMIT_", 7))
+		name += 7;
+	for (size_t i = 0; i < sizeof(res) / sizeof(res[0]); i++) {
+		if (strcmp(res[i].name, name))
+			continue;
+		if (getrlimit(res[i].resource, &rl) < 0)
+			return fail("getrlimit %s", name);
+		print_limit(rl.rlim_cur);
+		putchar(' ');
+		print_limit(rl.rlim_max);
+		putchar('\n');
+		return 0;
+	}
+	errno = 0;
+	return fail("rlimit: unknown resource %s", argv[0]);
+}
+
+static int p_isatty(char **argv UNUSED)
+{
+	printf("%s %s\n", isatty(0) ? "yes" : "no", isatty(1) ? "yes" : "no");
+	return 0;
+}
+
+static int p_fds(char **argv UNUSED)
+{
+	/* The directory stream's own fd is listed too: it is the highest-numbered one. */
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int self;
+
+	if (!d)
+		return fail("opendir /proc/self/fd");
+	self = dirfd(d);
+	while ((e = readdir(d))) {
+		char target[PATH_MAX];
+		ssize_t n;
+
+		if (e->d_name[0] == '.' || atoi(e->d_name) == self)
+			continue;
+		n = readlinkat(self, e->d_name, target, sizeof(target) - 1);
+		target[n < 0 ? 0 : n] = '\0';
+		printf("%s %s\n", e->d_name, target);
+	}
+	closedir(d);
+	return 0;
+}
+
+static const char *file_type(mode_t m)
+{
+	switch (m & S_IFMT) {
+	case S_IFREG:
+		return "file";
+	case S_IFDIR:
+		return "dir";
+	case S_IFLNK:
+		return "symlink";
+	case S_IFCHR:
+		return "char";
+	case S_IFBLK:
+		return "block";
+	case S_IFIFO:
+		return "fifo";
+	case S_IFSOCK:
+		return "socket";
+	default:
+		return "unknown";
+	}
+}
+
+static int p_stat(char **argv)
+{
+	struct stat st;
+
+	if (lstat(argv[0], &st) < 0)
+		return fail("stat %s", argv[0]);
+	printf("%s %u:%u %04o %u:%u\n", file_type(st.st_mode), major(st.st_rdev), minor(st.st_rdev),
+	       (unsigned)(st.st_mode & 07777), (unsigned)st.st_uid, (unsigned)st.st_gid);
+	return 0;
+}
+
+static int p_nnp(char **argv UNUSED)
+{
+	int r = prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0);
+
+	if (r < 0)
+		return fail("prctl PR_GET_NO_NEW_PRIVS");
+	printf("%d\n", r);
+	return 0;
+}
+
+static int p_umask(char **argv UNUSED)
+{
+	mode_t m = umask(0);
+
+	umask(m);
+	printf("%04o\n", (unsigned)m);
+	return 0;
+}
+
+static int p_oom(char **argv UNUSED)
+{
+	return print_file("/proc/self/oom_score_adj");
+}
+
+/* Prints the errno name of an O_WRONLY open: OK, EROFS, EACCES...; exits 0 either way. */
+static int p_open_write(char **argv)
+{
+	int fd = open(argv[0], O_WRONLY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		close(fd);
+		puts("OK");
+		return 0;
+	}
+	puts(errno_name(errno));
+	return 0;
+}
+
+static int p_mkdir(char **argv)
+{
+	if (mkdir(argv[0], 0755) < 0) {
+		puts(errno_name(errno));
+		return fail("mkdir %s", argv[0]);
+	}
+	puts("OK");
+	return 0;
+}
+
+/* Prints OK or the errno name of mount("proc", "/mnt", "proc"); exits 0 either way. */
+static int p_mount_proc(char **argv UNUSED)
+{
+	if (mount("proc", "/mnt", "proc", 0, NULL) < 0) {
+		puts(errno_name(errno));
+		return 0;
+	}
+	puts("OK");
+	umount("/mnt");
+	return 0;
+}
+
+static const struct probe probes[] = {
+    {"true", 0, p_true, ""},
+    {"false", 0, p_false, ""},
+    {"exit", 1, p_exit, "N"},
+    {"echo", 0, p_echo, "[ARGS...]"},
+    {"cat", 1, p_cat, "FILE"},
+    {"write", 2, p_write, "FILE TEXT"},
+    {"ls", 1, p_ls, "DIR"},
+    {"id", 0, p_id, ""},
+    {"caps", 0, p_caps, ""},
+    {"cwd", 0, p_cwd, ""},
+    {"env", 0, p_env, ""},
+    {"hostname", 0, p_hostname, ""},
+    {"mounts", 0, p_mounts, ""},
+    {"pid", 0, p_pid, ""},
+    {"sleep", 1, p_sleep, "SECS"},
+    {"rlimit", 1, p_rlimit, "NOFILE|NPROC|..."},
+    {"isatty", 0, p_isatty, ""},
+    {"fds", 0, p_fds, ""},
+    {"stat", 1, p_stat, "PATH"},
+    {"nnp", 0, p_nnp, ""},
+    {"umask", 0, p_umask, ""},
+    {"oom", 0, p_oom, ""},
+    {"open-write", 1, p_open_write, "PATH"},
+    {"mkdir", 1, p_mkdir, "PATH"},
+    {"mount-proc", 0, p_mount_proc, ""},
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: probe COMMAND [ARGS...]\n");
+	for (size_t i = 0; i < sizeof(probes) / sizeof(probes[0]); i++)
+		fprintf(out, "  %s %s\n", probes[i].name, probes[i].usage);
+}
+
+int main(int argc, char **argv)
+{
+	int r;
+
+	if (argc < 2) {
+		usage(stderr);
+		return 1;
+	}
+	for (size_t i = 0; i < sizeof(probes) / sizeof(probes[0]); i++) {
+		const struct probe *p = &probes[i];
+
+		if (strcmp(p->name, argv[1]))
+			continue;
+		if (argc - 2 < p->min_args) {
+			fprintf(stderr, "probe: usage: probe %s %s\n", p->name, p->usage);
+			return 1;
+		}
+		errno = 0;
+		r = p->run(argv + 2);
+		if (fflush(stdout) != 0)
+			return 1;
+		return r ? 1 : 0;
+	}
+	fprintf(stderr, "probe: unknown command '%s'\n", argv[1]);
+	usage(stderr);
+	return 1;
+}
