@@ -7,20 +7,28 @@
 
 #include "util/log.h"
 
-enum { OPT_ROOT = 256, OPT_LOG, OPT_LOG_FORMAT, OPT_DEBUG, OPT_SYSTEMD_CGROUP, OPT_VERSION,
-       OPT_HELP, OPT_IGNORED };
+enum {
+	OPT_ROOT = 256,
+	OPT_LOG,
+	OPT_LOG_FORMAT,
+	OPT_DEBUG,
+	OPT_SYSTEMD_CGROUP,
+	OPT_VERSION,
+	OPT_HELP,
+	OPT_IGNORED
+};
 
 static const struct option global_options[] = {
-	{ "root", required_argument, NULL, OPT_ROOT },
-	{ "log", required_argument, NULL, OPT_LOG },
-	{ "log-format", required_argument, NULL, OPT_LOG_FORMAT },
-	{ "debug", no_argument, NULL, OPT_DEBUG },
-	{ "systemd-cgroup", no_argument, NULL, OPT_SYSTEMD_CGROUP },
-	{ "criu", required_argument, NULL, OPT_IGNORED },
-	{ "rootless", required_argument, NULL, OPT_IGNORED },
-	{ "version", no_argument, NULL, OPT_VERSION },
-	{ "help", no_argument, NULL, OPT_HELP },
-	{ NULL, 0, NULL, 0 },
+    {"root", required_argument, NULL, OPT_ROOT},
+    {"log", required_argument, NULL, OPT_LOG},
+    {"log-format", required_argument, NULL, OPT_LOG_FORMAT},
+    {"debug", no_argument, NULL, OPT_DEBUG},
+    {"systemd-cgroup", no_argument, NULL, OPT_SYSTEMD_CGROUP},
+    {"criu", required_argument, NULL, OPT_IGNORED},
+    {"rootless", required_argument, NULL, OPT_IGNORED},
+    {"version", no_argument, NULL, OPT_VERSION},
+    {"help", no_argument, NULL, OPT_HELP},
+    {NULL, 0, NULL, 0},
 };
 
 int cli_fail(const struct cli_globals *g, const struct error *err)
@@ -33,11 +41,12 @@ int cli_fail(const struct cli_globals *g, const struct error *err)
 
 static void usage(const char *prog, FILE *f)
 {
-	fprintf(f,
-		"usage: %s [--root DIR] [--log FILE] [--log-format text|json] [--debug] COMMAND ...\n"
-		"commands: spec create start run exec state kill delete ps list pause resume "
-		"features\n",
-		prog);
+	fprintf(
+	    f,
+	    "usage: %s [--root DIR] [--log FILE] [--log-format text|json] [--debug] COMMAND ...\n"
+	    "commands: spec create start run exec state kill delete ps list pause resume "
+	    "features\n",
+	    prog);
 }
 
 /* Parses runc's global flags; returns the index of the command, or -1 (exit now). */
@@ -57,8 +66,8 @@ static int parse_globals(struct cli_globals *g, int argc, char **argv, int *ret_
 			break;
 		case OPT_LOG_FORMAT:
 			if (strcmp(optarg, "text") && strcmp(optarg, "json")) {
-				fprintf(stderr, "%s: --log-format: unknown format \"%s\"\n", g->prog,
-					optarg);
+				fprintf(stderr, "%s: --log-format: unknown format \"%s\"\n",
+					g->prog, optarg);
 				*ret_status = 1;
 				return -1;
 			}
@@ -114,9 +123,9 @@ int cli_main(int argc, char **argv)
 {
 	const char *base = strrchr(argv[0], '/');
 	struct cli_globals g = {
-		.prog = "vessel-runc",
-		.root = "/run/vessel-runc",
-		.argv = argv,
+	    .prog = "vessel-runc",
+	    .root = "/run/vessel-runc",
+	    .argv = argv,
 	};
 
 	base = base ? base + 1 : argv[0];

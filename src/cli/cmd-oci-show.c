@@ -48,7 +48,8 @@ static int ps_table(const struct cli_globals *g, struct args *a, const pid_t *pi
 			char copy[sizeof(line)], *save = NULL;
 			strcpy(copy, line);
 			int col = 0;
-			for (char *t = strtok_r(copy, " \t\n", &save); t; t = strtok_r(NULL, " \t\n", &save), col++) {
+			for (char *t = strtok_r(copy, " \t\n", &save); t;
+			     t = strtok_r(NULL, " \t\n", &save), col++) {
 				if (!strcmp(t, "PID"))
 					pidcol = col;
 			}
@@ -100,11 +101,12 @@ static void list_json(const struct container_info *v, size_t n)
 		json_object_object_add(o, "bundle", json_object_new_string(v[i].bundle));
 		json_object_object_add(o, "rootfs", json_object_new_string(v[i].rootfs));
 		json_object_object_add(o, "created", json_object_new_string(v[i].created));
-		json_object_object_add(o, "owner", json_object_new_string(v[i].owner ? "" : "root"));
+		json_object_object_add(o, "owner",
+				       json_object_new_string(v[i].owner ? "" : "root"));
 		json_object_array_add(arr, o);
 	}
 	puts(json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PLAIN |
-							 JSON_C_TO_STRING_NOSLASHESCAPE));
+						     JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(arr);
 }
 
@@ -142,7 +144,8 @@ int cmd_spec(const struct cli_globals *g, struct args *a)
 
 	if (!json)
 		return cli_fail(g, &err);
-	cleanup_fd int dir = open(a->c.bundle ? a->c.bundle : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	cleanup_fd int dir =
+	    open(a->c.bundle ? a->c.bundle : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dir < 0) {
 		error_errno(&err, "spec: bundle %s", a->c.bundle ? a->c.bundle : ".");
 		return cli_fail(g, &err);
@@ -167,16 +170,18 @@ static json_object *strings(const char *const *v, size_t n)
 
 int cmd_features(const struct cli_globals *g, struct args *a)
 {
-	static const char *const hooks[] = { "prestart", "createRuntime", "createContainer",
-					     "startContainer", "poststart", "poststop" };
+	static const char *const hooks[] = {"prestart",	      "createRuntime", "createContainer",
+					    "startContainer", "poststart",     "poststop"};
 	static const char *const mount_opts[] = {
-		"async", "atime", "bind", "dev", "diratime", "exec", "mand", "noatime", "nodev",
-		"nodiratime", "noexec", "nomand", "norelatime", "nostrictatime", "nosuid", "private",
-		"rbind", "relatime", "remount", "ro", "rprivate", "rshared", "rslave",
-		"runbindable", "rw", "shared", "slave", "strictatime", "suid", "sync", "tmpcopyup",
-		"unbindable" };
-	static const char *const nss[] = { "cgroup", "ipc", "mount", "network", "pid", "time",
-					   "user", "uts" };
+	    "async",	 "atime",     "bind",	     "dev",	      "diratime",
+	    "exec",	 "mand",      "noatime",     "nodev",	      "nodiratime",
+	    "noexec",	 "nomand",    "norelatime",  "nostrictatime", "nosuid",
+	    "private",	 "rbind",     "relatime",    "remount",	      "ro",
+	    "rprivate",	 "rshared",   "rslave",	     "runbindable",   "rw",
+	    "shared",	 "slave",     "strictatime", "suid",	      "sync",
+	    "tmpcopyup", "unbindable"};
+	static const char *const nss[] = {"cgroup", "ipc",  "mount", "network",
+					  "pid",    "time", "user",  "uts"};
 	json_object *o = json_object_new_object(), *lx = json_object_new_object();
 	json_object *caps = json_object_new_array(), *cg = json_object_new_object();
 

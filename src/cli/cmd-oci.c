@@ -19,49 +19,65 @@
 #include "util/str.h"
 
 enum {
-	OPT_BUNDLE = 256, OPT_PID_FILE, OPT_CONSOLE_SOCKET, OPT_PRESERVE_FDS, OPT_DETACH,
-	OPT_FORCE, OPT_ALL, OPT_FORMAT, OPT_QUIET, OPT_PROCESS, OPT_TTY, OPT_CWD, OPT_ENV,
-	OPT_USER, OPT_GIDS, OPT_NNP, OPT_ROOTLESS, OPT_IGNORED, OPT_IGNORED_ARG,
+	OPT_BUNDLE = 256,
+	OPT_PID_FILE,
+	OPT_CONSOLE_SOCKET,
+	OPT_PRESERVE_FDS,
+	OPT_DETACH,
+	OPT_FORCE,
+	OPT_ALL,
+	OPT_FORMAT,
+	OPT_QUIET,
+	OPT_PROCESS,
+	OPT_TTY,
+	OPT_CWD,
+	OPT_ENV,
+	OPT_USER,
+	OPT_GIDS,
+	OPT_NNP,
+	OPT_ROOTLESS,
+	OPT_IGNORED,
+	OPT_IGNORED_ARG,
 };
 
 /* Flags of every command; each command accepts what it understands. */
 static const struct option options[] = {
-	{ "bundle", required_argument, NULL, OPT_BUNDLE },
-	{ "b", required_argument, NULL, OPT_BUNDLE },
-	{ "pid-file", required_argument, NULL, OPT_PID_FILE },
-	{ "console-socket", required_argument, NULL, OPT_CONSOLE_SOCKET },
-	{ "preserve-fds", required_argument, NULL, OPT_PRESERVE_FDS },
-	{ "detach", no_argument, NULL, OPT_DETACH },
-	{ "d", no_argument, NULL, OPT_DETACH },
-	{ "force", no_argument, NULL, OPT_FORCE },
-	{ "f", no_argument, NULL, OPT_FORCE },
-	{ "all", no_argument, NULL, OPT_ALL },
-	{ "a", no_argument, NULL, OPT_ALL },
-	{ "format", required_argument, NULL, OPT_FORMAT },
-	{ "quiet", no_argument, NULL, OPT_QUIET },
-	{ "q", no_argument, NULL, OPT_QUIET },
-	{ "process", required_argument, NULL, OPT_PROCESS },
-	{ "p", required_argument, NULL, OPT_PROCESS },
-	{ "tty", no_argument, NULL, OPT_TTY },
-	{ "t", no_argument, NULL, OPT_TTY },
-	{ "cwd", required_argument, NULL, OPT_CWD },
-	{ "env", required_argument, NULL, OPT_ENV },
-	{ "e", required_argument, NULL, OPT_ENV },
-	{ "user", required_argument, NULL, OPT_USER },
-	{ "u", required_argument, NULL, OPT_USER },
-	{ "additional-gids", required_argument, NULL, OPT_GIDS },
-	{ "g", required_argument, NULL, OPT_GIDS },
-	{ "no-new-privs", no_argument, NULL, OPT_NNP },
-	{ "rootless", no_argument, NULL, OPT_ROOTLESS },
-	{ "no-pivot", no_argument, NULL, OPT_IGNORED },
-	{ "no-new-keyring", no_argument, NULL, OPT_IGNORED },
-	{ "no-subreaper", no_argument, NULL, OPT_IGNORED },
-	{ "ignore-paused", no_argument, NULL, OPT_IGNORED },
-	{ "notify-socket", required_argument, NULL, OPT_IGNORED_ARG },
-	{ "process-label", required_argument, NULL, OPT_IGNORED_ARG },
-	{ "apparmor", required_argument, NULL, OPT_IGNORED_ARG },
-	{ "cgroup", required_argument, NULL, OPT_IGNORED_ARG },
-	{ NULL, 0, NULL, 0 },
+    {"bundle", required_argument, NULL, OPT_BUNDLE},
+    {"b", required_argument, NULL, OPT_BUNDLE},
+    {"pid-file", required_argument, NULL, OPT_PID_FILE},
+    {"console-socket", required_argument, NULL, OPT_CONSOLE_SOCKET},
+    {"preserve-fds", required_argument, NULL, OPT_PRESERVE_FDS},
+    {"detach", no_argument, NULL, OPT_DETACH},
+    {"d", no_argument, NULL, OPT_DETACH},
+    {"force", no_argument, NULL, OPT_FORCE},
+    {"f", no_argument, NULL, OPT_FORCE},
+    {"all", no_argument, NULL, OPT_ALL},
+    {"a", no_argument, NULL, OPT_ALL},
+    {"format", required_argument, NULL, OPT_FORMAT},
+    {"quiet", no_argument, NULL, OPT_QUIET},
+    {"q", no_argument, NULL, OPT_QUIET},
+    {"process", required_argument, NULL, OPT_PROCESS},
+    {"p", required_argument, NULL, OPT_PROCESS},
+    {"tty", no_argument, NULL, OPT_TTY},
+    {"t", no_argument, NULL, OPT_TTY},
+    {"cwd", required_argument, NULL, OPT_CWD},
+    {"env", required_argument, NULL, OPT_ENV},
+    {"e", required_argument, NULL, OPT_ENV},
+    {"user", required_argument, NULL, OPT_USER},
+    {"u", required_argument, NULL, OPT_USER},
+    {"additional-gids", required_argument, NULL, OPT_GIDS},
+    {"g", required_argument, NULL, OPT_GIDS},
+    {"no-new-privs", no_argument, NULL, OPT_NNP},
+    {"rootless", no_argument, NULL, OPT_ROOTLESS},
+    {"no-pivot", no_argument, NULL, OPT_IGNORED},
+    {"no-new-keyring", no_argument, NULL, OPT_IGNORED},
+    {"no-subreaper", no_argument, NULL, OPT_IGNORED},
+    {"ignore-paused", no_argument, NULL, OPT_IGNORED},
+    {"notify-socket", required_argument, NULL, OPT_IGNORED_ARG},
+    {"process-label", required_argument, NULL, OPT_IGNORED_ARG},
+    {"apparmor", required_argument, NULL, OPT_IGNORED_ARG},
+    {"cgroup", required_argument, NULL, OPT_IGNORED_ARG},
+    {NULL, 0, NULL, 0},
 };
 
 static void args_free(struct args *a)
@@ -110,30 +126,62 @@ static int take_option(struct args *a, int c)
 	long n;
 
 	switch (c) {
-	case OPT_BUNDLE: a->c.bundle = optarg; return 0;
-	case OPT_PID_FILE: a->c.pid_file = a->x.pid_file = optarg; return 0;
-	case OPT_CONSOLE_SOCKET: a->c.console_socket = a->x.console_socket = optarg; return 0;
+	case OPT_BUNDLE:
+		a->c.bundle = optarg;
+		return 0;
+	case OPT_PID_FILE:
+		a->c.pid_file = a->x.pid_file = optarg;
+		return 0;
+	case OPT_CONSOLE_SOCKET:
+		a->c.console_socket = a->x.console_socket = optarg;
+		return 0;
 	case OPT_PRESERVE_FDS:
 		if (str_to_long(optarg, 0, 1 << 20, &n) < 0)
 			return -EINVAL;
 		a->c.preserve_fds = a->x.preserve_fds = (int)n;
 		return 0;
-	case OPT_DETACH: a->c.detach = a->x.detach = true; return 0;
-	case OPT_FORCE: a->force = true; return 0;
-	case OPT_ALL: a->all = true; return 0;
-	case OPT_FORMAT: a->format = optarg; return 0;
-	case OPT_QUIET: a->quiet = true; return 0;
-	case OPT_PROCESS: a->x.process_file = optarg; return 0;
-	case OPT_TTY: a->x.tty = true; return 0;
-	case OPT_CWD: a->x.cwd = optarg; return 0;
-	case OPT_ENV: return add_env(a, optarg);
-	case OPT_USER: a->x.user = optarg; return 0;
-	case OPT_GIDS: return add_gid(a, optarg);
-	case OPT_NNP: a->x.no_new_privs = true; return 0;
-	case OPT_ROOTLESS: a->rootless = true; return 0;
+	case OPT_DETACH:
+		a->c.detach = a->x.detach = true;
+		return 0;
+	case OPT_FORCE:
+		a->force = true;
+		return 0;
+	case OPT_ALL:
+		a->all = true;
+		return 0;
+	case OPT_FORMAT:
+		a->format = optarg;
+		return 0;
+	case OPT_QUIET:
+		a->quiet = true;
+		return 0;
+	case OPT_PROCESS:
+		a->x.process_file = optarg;
+		return 0;
+	case OPT_TTY:
+		a->x.tty = true;
+		return 0;
+	case OPT_CWD:
+		a->x.cwd = optarg;
+		return 0;
+	case OPT_ENV:
+		return add_env(a, optarg);
+	case OPT_USER:
+		a->x.user = optarg;
+		return 0;
+	case OPT_GIDS:
+		return add_gid(a, optarg);
+	case OPT_NNP:
+		a->x.no_new_privs = true;
+		return 0;
+	case OPT_ROOTLESS:
+		a->rootless = true;
+		return 0;
 	case OPT_IGNORED:
-	case OPT_IGNORED_ARG: return 0;
-	default: return -EINVAL;
+	case OPT_IGNORED_ARG:
+		return 0;
+	default:
+		return -EINVAL;
 	}
 }
 
@@ -232,7 +280,7 @@ int oci_print_json(const char *text)
 	if (!o)
 		return 1;
 	puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
-						       JSON_C_TO_STRING_NOSLASHESCAPE));
+						   JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(o);
 	return 0;
 }
@@ -295,16 +343,18 @@ static const struct {
 	const char *name;
 	cmd_fn fn;
 } commands[] = {
-	{ "create", cmd_create }, { "start", cmd_start },     { "run", cmd_run },
-	{ "exec", cmd_exec },	  { "state", cmd_state },     { "kill", cmd_kill },
-	{ "delete", cmd_delete }, { "pause", cmd_pause_on },  { "resume", cmd_pause_off },
-	{ "ps", cmd_ps },	  { "list", cmd_list },	      { "spec", cmd_spec },
-	{ "features", cmd_features },
+    {"create", cmd_create},	{"start", cmd_start},
+    {"run", cmd_run},		{"exec", cmd_exec},
+    {"state", cmd_state},	{"kill", cmd_kill},
+    {"delete", cmd_delete},	{"pause", cmd_pause_on},
+    {"resume", cmd_pause_off},	{"ps", cmd_ps},
+    {"list", cmd_list},		{"spec", cmd_spec},
+    {"features", cmd_features},
 };
 
 int cli_oci(struct cli_globals *g, int argc, char **argv)
 {
-	struct args a = { .format = "table" };
+	struct args a = {.format = "table"};
 	int status = 1;
 
 	for (size_t i = 0; i < ARRAY_SIZE(commands); i++) {

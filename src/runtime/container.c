@@ -59,7 +59,7 @@ static void created_free(struct created *c)
 		close(c->statefd);
 	if (c->sync_fd >= 0)
 		close(c->sync_fd);
-	*c = (struct created){ .statefd = -1, .sync_fd = -1 };
+	*c = (struct created){.statefd = -1, .sync_fd = -1};
 }
 
 /* Removes what a failed create made: the init, the cgroup, the state directory. */
@@ -81,14 +81,15 @@ static void created_undo(struct created *c, const char *root, const char *id)
 
 static noreturn void stage1_main(const struct spec *spec, int sync_fd, const struct init_ctx *ic)
 {
-	struct error err = { 0 };
+	struct error err = {0};
 	sigset_t none;
 
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	if (namespaces_join_paths(spec, &err) < 0)
 		goto fail;
-	bool userns = spec->namespaces[SPEC_NS_USER].present && !spec->namespaces[SPEC_NS_USER].path;
+	bool userns =
+	    spec->namespaces[SPEC_NS_USER].present && !spec->namespaces[SPEC_NS_USER].path;
 	if (userns) {
 		if (unshare(CLONE_NEWUSER) < 0) {
 			error_errno(&err, "create user namespace");
@@ -128,10 +129,11 @@ static char *resolve_cgroup_path(const struct container_opts *o, const struct sp
 	char *ret = NULL;
 
 	if (p && o->systemd_cgroup && strchr(p, ':')) {
-		error_set(err, ENOTSUP,
-			  "config.json: linux.cgroupsPath: \"%s\": the systemd cgroup driver is not "
-			  "supported (use the cgroupfs manager)",
-			  p);
+		error_set(
+		    err, ENOTSUP,
+		    "config.json: linux.cgroupsPath: \"%s\": the systemd cgroup driver is not "
+		    "supported (use the cgroupfs manager)",
+		    p);
 		return NULL;
 	}
 	if (!p || !*p)
@@ -166,17 +168,19 @@ static int load_bundle(const struct container_opts *o, struct created *c, char *
 	const struct spec *s = c->spec;
 	if (!s->has_process)
 		return error_set(err, EINVAL, "config.json: process: missing");
-	cleanup_free char *root = s->root_path[0] == '/' ? strdup(s->root_path)
-							 : str_printf("%s/%s", buf, s->root_path);
+	cleanup_free char *root =
+	    s->root_path[0] == '/' ? strdup(s->root_path) : str_printf("%s/%s", buf, s->root_path);
 	if (!root || !realpath(root, buf))
 		return error_errno(err, "config.json: root.path: %s", s->root_path);
 	c->st.rootfs = strdup(buf);
 	if (!s->namespaces[SPEC_NS_MOUNT].present)
-		return error_set(err, EINVAL, "config.json: linux.namespaces: a mount namespace is required");
+		return error_set(err, EINVAL,
+				 "config.json: linux.namespaces: a mount namespace is required");
 	if ((s->hostname || s->domainname) && !s->namespaces[SPEC_NS_UTS].present)
 		return error_set(err, EINVAL, "config.json: hostname: needs a uts namespace");
 	if (s->process.terminal && !o->console_socket)
-		return error_set(err, EINVAL, "config.json: process.terminal: needs --console-socket");
+		return error_set(err, EINVAL,
+				 "config.json: process.terminal: needs --console-socket");
 	return 0;
 }
 
@@ -251,12 +255,12 @@ static int do_create(const struct container_opts *o, struct created *c, struct e
 	cleanup_free char *text = NULL;
 	cleanup_fd int fifo_fd = -1;
 	cleanup_fd int console_fd = -1;
-	int fds[2] = { -1, -1 };
+	int fds[2] = {-1, -1};
 	size_t len = 0;
 	char created[40];
 	int r;
 
-	*c = (struct created){ .statefd = -1, .sync_fd = -1 };
+	*c = (struct created){.statefd = -1, .sync_fd = -1};
 	r = state_check_id(o->id, err);
 	if (r == 0)
 		r = load_bundle(o, c, &text, &len, err);
@@ -305,13 +309,13 @@ static int do_create(const struct container_opts *o, struct created *c, struct e
 		goto fail;
 	c->sync_fd = fds[0];
 	struct init_ctx ic = {
-		.opts = o,
-		.spec = c->spec,
-		.bundle = c->st.bundle,
-		.rootfs = c->st.rootfs,
-		.sync_fd = fds[1],
-		.fifo_fd = fifo_fd,
-		.console_fd = console_fd,
+	    .opts = o,
+	    .spec = c->spec,
+	    .bundle = c->st.bundle,
+	    .rootfs = c->st.rootfs,
+	    .sync_fd = fds[1],
+	    .fifo_fd = fifo_fd,
+	    .console_fd = console_fd,
 	};
 	pid_t stage1 = fork();
 	if (stage1 < 0) {
@@ -423,7 +427,8 @@ static int exit_status(int wstatus)
 /* Waits for pid, passing on the signals a shell sends to its foreground job. */
 int container_wait_forwarding(pid_t pid, int *ret_status, struct error *err)
 {
-	static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH };
+	static const int forwarded[] = {SIGINT,	 SIGTERM, SIGHUP,  SIGQUIT,
+					SIGUSR1, SIGUSR2, SIGWINCH};
 	sigset_t set, old;
 	struct signalfd_siginfo si;
 	int wstatus;

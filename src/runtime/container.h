@@ -13,10 +13,10 @@
 #include "util/error.h"
 
 struct container_opts {
-	const char *root;           /* state root, e.g. /run/vessel-runc */
+	const char *root; /* state root, e.g. /run/vessel-runc */
 	const char *id;
-	const char *bundle;         /* NULL: the current directory */
-	const char *pid_file;       /* NULL: none */
+	const char *bundle;	    /* NULL: the current directory */
+	const char *pid_file;	    /* NULL: none */
 	const char *console_socket; /* NULL: none */
 	int preserve_fds;
 	bool systemd_cgroup;
@@ -27,8 +27,8 @@ struct container_exec_opts {
 	const char *root;
 	const char *id;
 	const char *process_file; /* NULL: build the process from the fields below */
-	char **args;              /* NULL-terminated */
-	char **env;               /* extra "K=V", NULL-terminated, may be NULL */
+	char **args;		  /* NULL-terminated */
+	char **env;		  /* extra "K=V", NULL-terminated, may be NULL */
 	const char *cwd;
 	const char *user; /* "UID[:GID]" */
 	const gid_t *additional_gids;
@@ -55,8 +55,7 @@ int container_kill(const char *root, const char *id, int sig, unsigned flags, st
 int container_delete(const char *root, const char *id, bool force, struct error *err);
 int container_pause(const char *root, const char *id, bool pause, struct error *err);
 /* The container's pids (host view); *ret owned. */
-int container_pids(const char *root, const char *id, pid_t **ret, size_t *ret_n,
-		   struct error *err);
+int container_pids(const char *root, const char *id, pid_t **ret, size_t *ret_n, struct error *err);
 
 /* One line of `list`. */
 struct container_info {
@@ -69,8 +68,7 @@ struct container_info {
 	uid_t owner;
 };
 /* Every container under root; *ret owned, free with container_list_free. */
-int container_list(const char *root, struct container_info **ret, size_t *ret_n,
-		   struct error *err);
+int container_list(const char *root, struct container_info **ret, size_t *ret_n, struct error *err);
 void container_list_free(struct container_info *v, size_t n);
 
 #endif

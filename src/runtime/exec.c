@@ -31,10 +31,10 @@
 
 struct exec_job {
 	const struct container_exec_opts *o;
-	struct spec *spec;             /* the container's stored config */
+	struct spec *spec;	       /* the container's stored config */
 	struct spec_process from_file; /* --process FILE, owned */
 	struct spec_process merged;    /* fields borrowed from spec, o and from_file */
-	char **env;                    /* owned array, borrowed strings */
+	char **env;		       /* owned array, borrowed strings */
 	int ns[SPEC_NS_MAX];
 	int console_fd;
 	int sync_fd;
@@ -105,7 +105,7 @@ static int build_process(struct exec_job *j, struct error *err)
 
 static noreturn void exec_child(const struct exec_job *j)
 {
-	struct error err = { 0 };
+	struct error err = {0};
 	const struct spec_process *p = &j->merged;
 
 	if (p->terminal) {
@@ -126,7 +126,7 @@ fail:
 
 static noreturn void exec_stage1(const struct exec_job *j)
 {
-	struct error err = { 0 };
+	struct error err = {0};
 	sigset_t none;
 
 	sigemptyset(&none);
@@ -229,7 +229,7 @@ static int prepare_job(struct exec_job *j, const struct state *st, struct error 
 
 int container_exec(const struct container_exec_opts *o, int *ret_status, struct error *err)
 {
-	struct exec_job j = { .o = o, .console_fd = -1, .sync_fd = -1 };
+	struct exec_job j = {.o = o, .console_fd = -1, .sync_fd = -1};
 	struct state st;
 	int r;
 

@@ -28,10 +28,10 @@ static int init_hooks(const struct init_ctx *c, enum spec_hook_kind kind, pid_t 
 		return 0;
 	cleanup_free char *ann = state_annotations_json(c->spec);
 	struct state st = {
-		.id = (char *)c->opts->id,
-		.pid = host_pid,
-		.bundle = (char *)c->bundle,
-		.annotations = ann,
+	    .id = (char *)c->opts->id,
+	    .pid = host_pid,
+	    .bundle = (char *)c->bundle,
+	    .annotations = ann,
 	};
 	cleanup_free char *json = state_oci_json(&st, status);
 	if (!json)
@@ -104,7 +104,7 @@ static int setup(const struct init_ctx *c, pid_t *ret_host_pid, struct error *er
 /* Blocks until `start` writes a byte into the fifo. */
 static int wait_start(int fifo_fd, struct error *err)
 {
-	struct pollfd p = { .fd = fifo_fd, .events = POLLIN };
+	struct pollfd p = {.fd = fifo_fd, .events = POLLIN};
 	char b;
 
 	while (poll(&p, 1, -1) < 0) {
@@ -119,7 +119,7 @@ static int wait_start(int fifo_fd, struct error *err)
 
 noreturn void init_main(const struct init_ctx *c)
 {
-	struct error err = { 0 };
+	struct error err = {0};
 	pid_t host_pid = 0;
 
 	if (setup(c, &host_pid, &err) < 0)

@@ -12,9 +12,9 @@ struct init_ctx {
 	const struct spec *spec;
 	const char *bundle; /* absolute */
 	const char *rootfs; /* absolute */
-	int sync_fd;        /* our end of the sync socket */
-	int fifo_fd;        /* exec fifo, opened O_RDWR: start writes one byte into it */
-	int console_fd;     /* connected console socket, or -1 */
+	int sync_fd;	    /* our end of the sync socket */
+	int fifo_fd;	    /* exec fifo, opened O_RDWR: start writes one byte into it */
+	int console_fd;	    /* connected console socket, or -1 */
 };
 
 /* Runs in the forked init, inside the new namespaces: builds the rootfs, drops privileges,

@@ -98,7 +98,7 @@ int container_kill(const char *root, const char *id, int sig, unsigned flags, st
 static void wait_gone(const struct state *st)
 {
 	for (int i = 0; i < 400 && state_pid_start_time(st->pid) == st->start_time; i++)
-		nanosleep(&(struct timespec){ .tv_nsec = 5 * 1000 * 1000 }, NULL);
+		nanosleep(&(struct timespec){.tv_nsec = 5 * 1000 * 1000}, NULL);
 }
 
 int container_delete(const char *root, const char *id, bool force, struct error *err)
@@ -173,8 +173,7 @@ out:
 	return r;
 }
 
-int container_pids(const char *root, const char *id, pid_t **ret, size_t *ret_n,
-		   struct error *err)
+int container_pids(const char *root, const char *id, pid_t **ret, size_t *ret_n, struct error *err)
 {
 	struct state st;
 	int r = state_load(root, id, &st, err);
@@ -199,8 +198,7 @@ void container_list_free(struct container_info *v, size_t n)
 	free(v);
 }
 
-int container_list(const char *root, struct container_info **ret, size_t *ret_n,
-		   struct error *err)
+int container_list(const char *root, struct container_info **ret, size_t *ret_n, struct error *err)
 {
 	cleanup_dir DIR *d = opendir(root);
 	struct container_info *v = NULL;
@@ -225,13 +223,13 @@ int container_list(const char *root, struct container_info **ret, size_t *ret_n,
 		v = nv;
 		enum state_status status = state_status(root, &st);
 		v[n++] = (struct container_info){
-			.id = TAKE_PTR(st.id),
-			.pid = status == STATE_STOPPED ? 0 : st.pid,
-			.status = state_status_name(status),
-			.bundle = TAKE_PTR(st.bundle),
-			.rootfs = TAKE_PTR(st.rootfs),
-			.created = TAKE_PTR(st.created),
-			.owner = st.owner,
+		    .id = TAKE_PTR(st.id),
+		    .pid = status == STATE_STOPPED ? 0 : st.pid,
+		    .status = state_status_name(status),
+		    .bundle = TAKE_PTR(st.bundle),
+		    .rootfs = TAKE_PTR(st.rootfs),
+		    .created = TAKE_PTR(st.created),
+		    .owner = st.owner,
 		};
 		state_clear(&st);
 	}

@@ -20,20 +20,16 @@ static const struct {
 	int flag;
 	const char *proc;
 } ns_table[SPEC_NS_MAX] = {
-	[SPEC_NS_PID] = { CLONE_NEWPID, "pid" },
-	[SPEC_NS_NETWORK] = { CLONE_NEWNET, "net" },
-	[SPEC_NS_MOUNT] = { CLONE_NEWNS, "mnt" },
-	[SPEC_NS_IPC] = { CLONE_NEWIPC, "ipc" },
-	[SPEC_NS_UTS] = { CLONE_NEWUTS, "uts" },
-	[SPEC_NS_USER] = { CLONE_NEWUSER, "user" },
-	[SPEC_NS_CGROUP] = { CLONE_NEWCGROUP, "cgroup" },
-	[SPEC_NS_TIME] = { CLONE_NEWTIME, "time" },
+    [SPEC_NS_PID] = {CLONE_NEWPID, "pid"},	    [SPEC_NS_NETWORK] = {CLONE_NEWNET, "net"},
+    [SPEC_NS_MOUNT] = {CLONE_NEWNS, "mnt"},	    [SPEC_NS_IPC] = {CLONE_NEWIPC, "ipc"},
+    [SPEC_NS_UTS] = {CLONE_NEWUTS, "uts"},	    [SPEC_NS_USER] = {CLONE_NEWUSER, "user"},
+    [SPEC_NS_CGROUP] = {CLONE_NEWCGROUP, "cgroup"}, [SPEC_NS_TIME] = {CLONE_NEWTIME, "time"},
 };
 
 /* Join order: the user namespace first (it owns the others), the mount namespace last. */
 static const enum spec_ns join_order[SPEC_NS_MAX] = {
-	SPEC_NS_USER, SPEC_NS_IPC,  SPEC_NS_UTS,    SPEC_NS_NETWORK,
-	SPEC_NS_PID,  SPEC_NS_TIME, SPEC_NS_CGROUP, SPEC_NS_MOUNT,
+    SPEC_NS_USER, SPEC_NS_IPC,	SPEC_NS_UTS,	SPEC_NS_NETWORK,
+    SPEC_NS_PID,  SPEC_NS_TIME, SPEC_NS_CGROUP, SPEC_NS_MOUNT,
 };
 
 int namespaces_flag(enum spec_ns ns)
@@ -71,7 +67,8 @@ int namespaces_join_paths(const struct spec *spec, struct error *err)
 			continue;
 		fds[i] = open(path, O_RDONLY | O_CLOEXEC);
 		if (fds[i] < 0) {
-			r = error_errno(err, "linux.namespaces: %s: open %s", spec_ns_name(i), path);
+			r = error_errno(err, "linux.namespaces: %s: open %s", spec_ns_name(i),
+					path);
 			goto out;
 		}
 	}

@@ -82,7 +82,7 @@ struct spec_process {
 	bool has_oom_score_adj;
 	int oom_score_adj;
 	char *apparmor_profile; /* NULL if unset */
-	char *selinux_label;    /* NULL if unset */
+	char *selinux_label;	/* NULL if unset */
 };
 
 enum spec_mount_flag {
@@ -92,14 +92,14 @@ enum spec_mount_flag {
 };
 
 struct spec_mount {
-	char *destination; /* absolute, inside the container */
-	char *type;        /* "proc", "tmpfs", "bind", ...; "" if absent */
-	char *source;      /* "" if absent */
-	unsigned long flags;       /* MS_* to set (MS_RDONLY, MS_NOSUID, ...) */
+	char *destination;	   /* absolute, inside the container */
+	char *type;		   /* "proc", "tmpfs", "bind", ...; "" if absent */
+	char *source;		   /* "" if absent */
+	unsigned long flags;	   /* MS_* to set (MS_RDONLY, MS_NOSUID, ...) */
 	unsigned long clear_flags; /* MS_* explicitly cleared (rw, suid, dev, exec, ...) */
 	unsigned long propagation; /* MS_PRIVATE/MS_SHARED/MS_SLAVE/MS_UNBINDABLE [| MS_REC], 0 */
-	unsigned int vflags;       /* enum spec_mount_flag */
-	char *data;                /* remaining options joined with ',' ("" if none) */
+	unsigned int vflags;	   /* enum spec_mount_flag */
+	char *data;		   /* remaining options joined with ',' ("" if none) */
 };
 
 struct spec_device {
@@ -137,9 +137,9 @@ struct spec_hook_list {
 
 struct spec_device_rule {
 	bool allow;
-	char type; /* 'a', 'c' or 'b' */
+	char type;	      /* 'a', 'c' or 'b' */
 	int64_t major, minor; /* -1 = wildcard */
-	char access[4];       /* subset of "rwm" */
+	char access[4];	      /* subset of "rwm" */
 };
 
 /* linux.resources: parsed and validated; -1 (or 0 for counts) means "not set". */
@@ -162,7 +162,7 @@ struct spec {
 	char *oci_version;
 	char *root_path; /* as written; relative to the bundle when not absolute */
 	bool root_readonly;
-	char *hostname;   /* NULL if unset */
+	char *hostname;	  /* NULL if unset */
 	char *domainname; /* NULL if unset */
 	bool has_process;
 	struct spec_process process;
@@ -182,7 +182,7 @@ struct spec {
 	char **readonly_paths; /* NULL-terminated */
 	struct spec_kv *sysctl;
 	size_t n_sysctl;
-	char *cgroups_path;              /* NULL if unset */
+	char *cgroups_path;		  /* NULL if unset */
 	unsigned long rootfs_propagation; /* MS_* or 0 */
 	bool has_resources;
 	struct spec_resources resources;

@@ -14,12 +14,12 @@
 #include "util/cleanup.h"
 #include "util/fd.h"
 
-#define STATE_FILE "state.json"
+#define STATE_FILE  "state.json"
 #define OCI_VERSION "1.0.2"
 
 static const char *const status_names[STATE_STATUS_MAX] = {
-	[STATE_CREATING] = "creating", [STATE_CREATED] = "created", [STATE_RUNNING] = "running",
-	[STATE_PAUSED] = "paused",     [STATE_STOPPED] = "stopped",
+    [STATE_CREATING] = "creating", [STATE_CREATED] = "created", [STATE_RUNNING] = "running",
+    [STATE_PAUSED] = "paused",	   [STATE_STOPPED] = "stopped",
 };
 
 const char *state_status_name(enum state_status st)
@@ -34,7 +34,8 @@ int state_check_id(const char *id, struct error *err)
 	if (n == 0 || n > 1024 || !strcmp(id, ".") || !strcmp(id, ".."))
 		return error_set(err, EINVAL, "invalid container id \"%.64s\"", id);
 	for (const char *p = id; *p; p++) {
-		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.+-", *p))
+		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.+-",
+			    *p))
 			return error_set(err, EINVAL, "invalid container id \"%.64s\"", id);
 	}
 	return 0;
@@ -103,8 +104,8 @@ static int parse_state(const char *text, struct state *s, struct error *err)
 	if (json_object_object_get_ex(o, "annotations", &v))
 		s->annotations = strdup(json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
 	json_object_put(o);
-	if (!s->id || !s->bundle || !s->rootfs || !s->created || !s->cgroup_path || !s->annotations ||
-	    s->pid <= 0) {
+	if (!s->id || !s->bundle || !s->rootfs || !s->created || !s->cgroup_path ||
+	    !s->annotations || s->pid <= 0) {
 		state_clear(s);
 		return error_set(err, EINVAL, "state.json: incomplete record");
 	}
@@ -118,7 +119,7 @@ int state_load(const char *root, const char *id, struct state *ret, struct error
 	size_t len;
 	int r;
 
-	*ret = (struct state){ 0 };
+	*ret = (struct state){0};
 	r = state_check_id(id, err);
 	if (r < 0)
 		return r;
@@ -143,7 +144,7 @@ void state_clear(struct state *s)
 	free(s->created);
 	free(s->cgroup_path);
 	free(s->annotations);
-	*s = (struct state){ 0 };
+	*s = (struct state){0};
 }
 
 uint64_t state_pid_start_time(pid_t pid)
@@ -162,8 +163,9 @@ uint64_t state_pid_start_time(pid_t pid)
 	buf[n] = '\0';
 	/* comm may hold spaces and parens: fields resume after the last ')' */
 	char *p = strrchr(buf, ')');
-	if (!p || sscanf(p + 1, " %c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d "
-				"%*d %*d %llu",
+	if (!p || sscanf(p + 1,
+			 " %c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d "
+			 "%*d %*d %llu",
 			 &st, &start) != 2)
 		return 0;
 	if (st == 'Z' || st == 'X')

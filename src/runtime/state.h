@@ -29,7 +29,7 @@ struct state {
 	uint64_t start_time; /* /proc/<pid>/stat field 22 */
 	char *bundle;
 	char *rootfs;
-	char *created;     /* RFC 3339, UTC */
+	char *created;	   /* RFC 3339, UTC */
 	char *cgroup_path; /* relative to the hierarchy roots */
 	uid_t owner;
 	char *annotations; /* JSON object text, "{}" when none */

@@ -26,7 +26,7 @@ static int send_msg(int fd, const struct sync_msg *m)
 
 int sync_send(int fd, enum sync_type type, pid_t pid, struct error *err)
 {
-	struct sync_msg m = { .type = type, .pid = pid };
+	struct sync_msg m = {.type = type, .pid = pid};
 	int r = send_msg(fd, &m);
 
 	if (r < 0)
@@ -36,7 +36,7 @@ int sync_send(int fd, enum sync_type type, pid_t pid, struct error *err)
 
 void sync_send_error(int fd, const struct error *e)
 {
-	struct sync_msg m = { .type = SYNC_ERROR, .err = *e };
+	struct sync_msg m = {.type = SYNC_ERROR, .err = *e};
 
 	send_msg(fd, &m);
 }

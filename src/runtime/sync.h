@@ -11,12 +11,12 @@
 #include "util/error.h"
 
 enum sync_type {
-	SYNC_GO = 1,       /* parent -> child: proceed */
-	SYNC_USERMAP,      /* child -> parent: write my uid/gid maps */
-	SYNC_PID,          /* child -> parent: the pid of the process it forked (msg.pid) */
-	SYNC_HOOKS,        /* init -> parent: run prestart/createRuntime hooks now */
-	SYNC_READY,        /* init -> parent: set up, waiting for start */
-	SYNC_ERROR,        /* child -> parent: msg.err says what failed */
+	SYNC_GO = 1,  /* parent -> child: proceed */
+	SYNC_USERMAP, /* child -> parent: write my uid/gid maps */
+	SYNC_PID,     /* child -> parent: the pid of the process it forked (msg.pid) */
+	SYNC_HOOKS,   /* init -> parent: run prestart/createRuntime hooks now */
+	SYNC_READY,   /* init -> parent: set up, waiting for start */
+	SYNC_ERROR,   /* child -> parent: msg.err says what failed */
 	SYNC_TYPE_MAX
 };
 

@@ -68,12 +68,12 @@ static inline void cleanup_strvp(char ***v)
 	strv_free(*v);
 }
 
-#define cleanup_free  __attribute__((__cleanup__(cleanup_freep)))
-#define cleanup_fd    __attribute__((__cleanup__(cleanup_closep)))
-#define cleanup_file  __attribute__((__cleanup__(cleanup_fclosep)))
-#define cleanup_dir   __attribute__((__cleanup__(cleanup_closedirp)))
-#define cleanup_pid   __attribute__((__cleanup__(cleanup_killp)))
-#define cleanup_strv  __attribute__((__cleanup__(cleanup_strvp)))
+#define cleanup_free __attribute__((__cleanup__(cleanup_freep)))
+#define cleanup_fd   __attribute__((__cleanup__(cleanup_closep)))
+#define cleanup_file __attribute__((__cleanup__(cleanup_fclosep)))
+#define cleanup_dir  __attribute__((__cleanup__(cleanup_closedirp)))
+#define cleanup_pid  __attribute__((__cleanup__(cleanup_killp)))
+#define cleanup_strv __attribute__((__cleanup__(cleanup_strvp)))
 
 /* DEFINE_CLEANUP(struct foo, foo_free) makes `cleanup(foo_free) struct foo *x = NULL;` work. */
 #define DEFINE_CLEANUP(type, fn)                                                                   \

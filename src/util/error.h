@@ -11,13 +11,13 @@
 #include <stdarg.h>
 
 struct error {
-	int code;       /* positive errno-style code, 0 when unset */
+	int code;	/* positive errno-style code, 0 when unset */
 	char msg[1024]; /* "outer: inner: strerror" */
 };
 
 /* Fills *err with code and the formatted message; returns -code. */
 int error_set(struct error *err, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 /* error_set(err, errno, fmt ...) with ": strerror(errno)" appended. */
 int error_errno(struct error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Prepends "fmt: " to err->msg; returns -err->code. */

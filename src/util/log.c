@@ -16,10 +16,10 @@ static enum log_format log_fmt = LOG_FORMAT_TEXT;
 static enum log_level log_max = LOG_WARN;
 
 static const char *const level_names[LOG_LEVEL_MAX] = {
-	[LOG_ERROR] = "error",
-	[LOG_WARN] = "warning",
-	[LOG_INFO] = "info",
-	[LOG_DEBUG] = "debug",
+    [LOG_ERROR] = "error",
+    [LOG_WARN] = "warning",
+    [LOG_INFO] = "info",
+    [LOG_DEBUG] = "debug",
 };
 
 int log_open(const char *path, enum log_format format, enum log_level level)
@@ -100,10 +100,11 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	} else {
 		char line[2200];
 		int n = snprintf(line, sizeof(line), "vessel: %s%s%s\n",
-				 level == LOG_ERROR ? "" : level_names[level], level == LOG_ERROR ? "" : ": ",
-				 msg);
+				 level == LOG_ERROR ? "" : level_names[level],
+				 level == LOG_ERROR ? "" : ": ", msg);
 		if (n > 0)
-			write_all(fd, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+			write_all(fd, line,
+				  (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
 	}
 	errno = saved;
 }
