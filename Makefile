@@ -25,7 +25,8 @@ LDFLAGS   += $(SANITIZE)
 LDLIBS    += $(shell pkg-config --libs $(PKGS)) -lpthread
 
 MAIN_SRC  := src/main.c
-LIB_SRCS  := $(sort $(filter-out $(MAIN_SRC) src/agent/%,$(wildcard src/*/*.c src/*/*/*.c)))
+LIB_SRCS  := $(sort $(filter-out $(MAIN_SRC) src/agent/% src/runtime/stub/%,\
+               $(wildcard src/*/*.c src/*/*/*.c)))
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 LIB       := $(BUILD)/libvessel.a
 UNIT_SRCS := $(sort $(wildcard tests/unit/test-*.c))
@@ -59,6 +60,17 @@ $(BUILD)/%.o: %.c
 	@echo "  CC      $<"
 	@$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
+# The trampoline (src/runtime/stub/) is freestanding: no libc, no sanitizers; its bytes are
+# embedded into trampoline.o with .incbin.
+TRAMPOLINE := $(BUILD)/trampoline
+$(TRAMPOLINE): src/runtime/stub/trampoline.c
+	@mkdir -p $(@D)
+	@echo "  STUB    $@"
+	@gcc -std=gnu17 -Os -Wall -Wextra $(WERROR) -static -nostdlib -fno-stack-protector \
+	  -fno-asynchronous-unwind-tables -fno-pie -no-pie -Wl,--build-id=none -s -o $@ $<
+$(BUILD)/src/runtime/trampoline.o: $(TRAMPOLINE)
+$(BUILD)/src/runtime/trampoline.o: CPPFLAGS += -DTRAMPOLINE_BIN=$(TRAMPOLINE)
+
 $(LIB): $(LIB_OBJS)
 	@rm -f $@
 	$(AR) rcs $@ $^
@@ -72,7 +84,7 @@ $(BUILD)/vessel-runc: $(BUILD)/vessel
 # The probe runs inside test containers: static, no libc surprises.
 $(BUILD)/probe: tests/probe/probe.c
 	@mkdir -p $(@D)
-	$(CC) -std=gnu17 -O2 -Wall -Wextra $(WERROR) -static -o $@ $<
+	gcc -std=gnu17 -O2 -Wall -Wextra $(WERROR) -static -o $@ $<
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB)
 	@mkdir -p $(@D)

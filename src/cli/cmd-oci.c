@@ -200,6 +200,7 @@ static int parse(const struct cli_globals *g, int argc, char **argv, struct args
 	a->n_pos = argc - optind;
 	a->c.root = a->x.root = g->root;
 	a->c.systemd_cgroup = g->systemd_cgroup;
+	a->c.reexec_argv = g->argv;
 	if (a->n_pos > 0)
 		a->c.id = a->x.id = a->pos[0];
 	return 0;
@@ -227,7 +228,7 @@ static int cmd_create(const struct cli_globals *g, struct args *a)
 {
 	struct error err;
 
-	if (oci_need_id(g, "create", a, 1) || seal(g))
+	if (oci_need_id(g, "create", a, 1))
 		return 1;
 	return container_create(&a->c, &err) < 0 ? cli_fail(g, &err) : 0;
 }
@@ -237,7 +238,7 @@ static int cmd_run(const struct cli_globals *g, struct args *a)
 	struct error err;
 	int status = 0;
 
-	if (oci_need_id(g, "run", a, 1) || seal(g))
+	if (oci_need_id(g, "run", a, 1))
 		return 1;
 	if (container_run(&a->c, &status, &err) < 0)
 		return cli_fail(g, &err);

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <stdnoreturn.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -26,6 +27,7 @@
 
 #include "runtime/cgroup.h"
 #include "runtime/console.h"
+#include "runtime/exe-seal.h"
 #include "runtime/hooks.h"
 #include "runtime/init.h"
 #include "runtime/lifecycle.h"
@@ -147,6 +149,27 @@ static char *resolve_cgroup_path(const struct container_opts *o, const struct sp
 	return ret;
 }
 
+/* CVE-2019-5736: the container must never reach this binary through /proc/<pid>/exe. We are
+ * non-dumpable from here to the init's last exec, so no container process can open our exe
+ * link, and that exec goes through the sealed trampoline. Where the init is not alone in a new
+ * pid namespace, other processes could watch it while it runs our code: there we also re-exec
+ * from a sealed copy of the whole binary (returning only on failure, or when already sealed). */
+static int protect_binary(const struct container_opts *o, const struct spec *spec,
+			  struct error *err)
+{
+	const struct spec_namespace *pid = &spec->namespaces[SPEC_NS_PID];
+
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		return error_errno(err, "prctl PR_SET_DUMPABLE");
+	if (pid->present && !pid->path)
+		return 0;
+	if (!o->reexec_argv)
+		return error_set(err, EINVAL,
+				 "a container without its own pid namespace needs the "
+				 "runtime to re-execute itself sealed");
+	return exe_seal_reexec(o->reexec_argv, err);
+}
+
 /* Reads and checks config.json; fills c->spec and the bundle/rootfs fields of c->st. */
 static int load_bundle(const struct container_opts *o, struct created *c, char **ret_text,
 		       size_t *ret_len, struct error *err)
@@ -264,6 +287,9 @@ static int do_create(const struct container_opts *o, struct created *c, struct e
 	r = state_check_id(o->id, err);
 	if (r == 0)
 		r = load_bundle(o, c, &text, &len, err);
+	if (r < 0)
+		goto fail;
+	r = protect_binary(o, c->spec, err);
 	if (r < 0)
 		goto fail;
 	c->st.id = strdup(o->id);

@@ -20,7 +20,8 @@ struct container_opts {
 	const char *console_socket; /* NULL: none */
 	int preserve_fds;
 	bool systemd_cgroup;
-	bool detach; /* run: return once started */
+	bool detach;	    /* run: return once started */
+	char **reexec_argv; /* the process's argv, to re-exec sealed when needed */
 };
 
 struct container_exec_opts {

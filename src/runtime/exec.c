@@ -25,6 +25,7 @@
 #include "runtime/process.h"
 #include "runtime/state.h"
 #include "runtime/sync.h"
+#include "runtime/trampoline.h"
 #include "util/cleanup.h"
 #include "util/fd.h"
 #include "util/str.h"
@@ -117,8 +118,9 @@ static noreturn void exec_child(const struct exec_job *j)
 			goto fail;
 		close(j->console_fd);
 	}
-	if (process_prepare(p, &err) == 0)
-		process_exec(p, j->o->preserve_fds, &err);
+	int trampoline = trampoline_create(&err);
+	if (trampoline >= 0 && process_prepare(p, &err) == 0)
+		process_exec(p, j->o->preserve_fds, trampoline, &err);
 fail:
 	sync_send_error(j->sync_fd, &err);
 	_exit(127);

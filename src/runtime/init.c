@@ -15,6 +15,7 @@
 #include "runtime/rootfs.h"
 #include "runtime/state.h"
 #include "runtime/sync.h"
+#include "runtime/trampoline.h"
 #include "util/cleanup.h"
 #include "util/path.h"
 
@@ -61,7 +62,8 @@ static int make_cwd(const char *cwd, struct error *err)
 	return 0;
 }
 
-static int setup(const struct init_ctx *c, pid_t *ret_host_pid, struct error *err)
+static int setup(const struct init_ctx *c, pid_t *ret_host_pid, int *ret_trampoline,
+		 struct error *err)
 {
 	const struct spec *spec = c->spec;
 	char path[PATH_MAX];
@@ -98,7 +100,10 @@ static int setup(const struct init_ctx *c, pid_t *ret_host_pid, struct error *er
 		r = process_prepare(&spec->process, err);
 	if (r == 0) /* fail at create, as runc does, when there is nothing to exec */
 		r = process_lookup(&spec->process, path, sizeof(path), err);
-	return r;
+	if (r < 0)
+		return r;
+	*ret_trampoline = trampoline_create(err);
+	return *ret_trampoline < 0 ? *ret_trampoline : 0;
 }
 
 /* Blocks until `start` writes a byte into the fifo. */
@@ -121,8 +126,9 @@ noreturn void init_main(const struct init_ctx *c)
 {
 	struct error err = {0};
 	pid_t host_pid = 0;
+	int trampoline = -1;
 
-	if (setup(c, &host_pid, &err) < 0)
+	if (setup(c, &host_pid, &trampoline, &err) < 0)
 		goto fail;
 	if (sync_send(c->sync_fd, SYNC_READY, 0, &err) < 0)
 		goto fail;
@@ -130,7 +136,7 @@ noreturn void init_main(const struct init_ctx *c)
 		goto fail;
 	if (init_hooks(c, SPEC_HOOK_START_CONTAINER, host_pid, STATE_RUNNING, &err) < 0)
 		goto fail;
-	process_exec(&c->spec->process, c->opts->preserve_fds, &err);
+	process_exec(&c->spec->process, c->opts->preserve_fds, trampoline, &err);
 fail:
 	sync_send_error(c->sync_fd, &err);
 	_exit(127);

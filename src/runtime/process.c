@@ -15,6 +15,7 @@
 
 #include "runtime/caps.h"
 #include "util/cleanup.h"
+#include "runtime/trampoline.h"
 #include "util/fd.h"
 #include "util/log.h"
 
@@ -208,7 +209,8 @@ int process_lookup(const struct spec_process *p, char *buf, size_t len, struct e
 	return 0;
 }
 
-int process_exec(const struct spec_process *p, int preserve_fds, struct error *err)
+int process_exec(const struct spec_process *p, int preserve_fds, int trampoline_fd,
+		 struct error *err)
 {
 	static char *const empty_env[] = {NULL};
 	char buf[PATH_MAX];
@@ -219,6 +221,9 @@ int process_exec(const struct spec_process *p, int preserve_fds, struct error *e
 	r = fd_cloexec_from(3 + (preserve_fds > 0 ? preserve_fds : 0), err);
 	if (r < 0)
 		return error_wrap(err, "exec %s", p->args[0]);
+	if (trampoline_fd >= 0)
+		return trampoline_exec(trampoline_fd, buf, p->args, p->env ? p->env : empty_env,
+				       err);
 	execve(buf, p->args, p->env ? p->env : empty_env);
 	return error_errno(err, "exec %s", p->args[0]);
 }

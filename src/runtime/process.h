@@ -6,7 +6,8 @@
  *                      check that the cwd lies inside the container's root (CVE-2024-21626).
  *   (the caller waits for `start`, applies seccomp)
  *   process_exec():    marks every fd >= 3 + preserve_fds close-on-exec, looks args[0] up in
- *                      the PATH of p->env, and execve()s. Returns only on failure.
+ *                      the PATH of p->env, and execve()s (through the sealed trampoline
+ *                      when given one). Returns only on failure.
  * p: borrowed.
  */
 #ifndef VESSEL_RUNTIME_PROCESS_H
@@ -20,6 +21,8 @@
 int process_prepare(const struct spec_process *p, struct error *err);
 /* Resolves args[0] (PATH from p->env when it has no '/') to an executable file in buf. */
 int process_lookup(const struct spec_process *p, char *buf, size_t len, struct error *err);
-int process_exec(const struct spec_process *p, int preserve_fds, struct error *err);
+/* trampoline_fd: from trampoline_create(), or -1 to execve directly. */
+int process_exec(const struct spec_process *p, int preserve_fds, int trampoline_fd,
+		 struct error *err);
 
 #endif

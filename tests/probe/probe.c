@@ -432,6 +432,69 @@ static int p_mount_proc(char **argv UNUSED)
 	return 0;
 }
 
+static int same_file(const struct stat *st, const struct stat *self, char **known)
+{
+	struct stat k;
+
+	if (st->st_dev == self->st_dev && st->st_ino == self->st_ino)
+		return 1;
+	for (; *known; known++) {
+		if (stat(*known, &k) == 0 && st->st_dev == k.st_dev && st->st_ino == k.st_ino)
+			return 1;
+	}
+	return 0;
+}
+
+/* CVE-2019-5736 attacker: for SECS seconds, grabs an O_PATH fd of every other process's
+ * executable it can reach through /proc/N/exe, except its own and those of the container's
+ * files named after SECS; then tries to reopen each for writing.
+ * Prints "grabbed N writable M" (M > 0 means a host binary could have been overwritten). */
+static int p_grab_exe(char **argv)
+{
+	static int fds[4096];
+	int n = 0, writable = 0;
+	time_t end = time(NULL) + atoi(argv[0]);
+	struct stat self;
+
+	if (stat("/proc/self/exe", &self) < 0)
+		return 1;
+	while (time(NULL) < end && n < 4000) {
+		DIR *d = opendir("/proc");
+		struct dirent *e;
+		while (d && (e = readdir(d)) && n < 4000) {
+			char path[300];
+			struct stat st;
+			if (e->d_name[0] < '0' || e->d_name[0] > '9' || atoi(e->d_name) == getpid())
+				continue;
+			snprintf(path, sizeof(path), "/proc/%s/exe", e->d_name);
+			int fd = open(path, O_PATH | O_CLOEXEC);
+			if (fd < 0)
+				continue;
+			if (fstat(fd, &st) == 0 && !same_file(&st, &self, argv + 1))
+				fds[n++] = fd;
+			else
+				close(fd);
+		}
+		if (d)
+			closedir(d);
+	}
+	sleep(
+	    1); /* let the processes we grabbed exit: a running binary cannot be opened for write */
+	for (int i = 0; i < n; i++) {
+		char path[64];
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fds[i]);
+		int fd = open(path, O_WRONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		int seals = fcntl(fd, F_GET_SEALS); /* a sealed memfd opens but refuses writes */
+		if (seals < 0 || !(seals & F_SEAL_WRITE))
+			writable++;
+		close(fd);
+	}
+	printf("grabbed %d writable %d\n", n, writable);
+	return 0;
+}
+
 static const struct probe probes[] = {
     {"true", 0, p_true, ""},
     {"false", 0, p_false, ""},
@@ -458,6 +521,7 @@ static const struct probe probes[] = {
     {"open-write", 1, p_open_write, "PATH"},
     {"mkdir", 1, p_mkdir, "PATH"},
     {"mount-proc", 0, p_mount_proc, ""},
+    {"grab-exe", 1, p_grab_exe, "SECS [CONTAINER-FILES...]"},
 };
 
 static void usage(FILE *out)

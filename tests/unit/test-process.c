@@ -358,7 +358,7 @@ static int do_exec(const void *arg, struct error *err)
 	base_process(&p);
 	p.args = (char **)c->args;
 	p.env = (char **)c->env;
-	process_exec(&p, c->preserve_fds, err);
+	process_exec(&p, c->preserve_fds, -1, err);
 	return 1;
 }
 
