@@ -237,15 +237,41 @@ static int run_hooks(const struct spec *spec, enum spec_hook_kind kind, const st
 	return hooks_run(&spec->hooks[kind], hooks_stage_name(kind), json, err);
 }
 
-/* The parent's half of the handshake with stage1 and the init. */
-static int handshake(const struct container_opts *o, struct created *c, pid_t stage1,
-		     struct error *err)
+/* True if the runtime must run prestart/createRuntime hooks while the init waits. */
+bool container_has_runtime_hooks(const struct spec *spec)
+{
+	return spec->hooks[SPEC_HOOK_PRESTART].n || spec->hooks[SPEC_HOOK_CREATE_RUNTIME].n;
+}
+
+/* Stage1 is needed to join namespaces by path, to map a new user namespace, and for the
+ * time namespace (which clone() cannot create); otherwise the init is cloned directly. */
+static bool needs_stage1(const struct spec *spec)
+{
+	if (spec->namespaces[SPEC_NS_USER].present || spec->namespaces[SPEC_NS_TIME].present)
+		return true;
+	for (int i = 0; i < SPEC_NS_MAX; i++) {
+		if (spec->namespaces[i].present && spec->namespaces[i].path)
+			return true;
+	}
+	return false;
+}
+
+/* Starts the init through stage1; returns its pid. */
+static pid_t spawn_via_stage1(struct created *c, const struct init_ctx *ic, struct error *err)
 {
 	const struct spec *s = c->spec;
 	struct sync_msg m;
-	int r = 0;
+	pid_t stage1 = fork();
+	int r;
 
-	if (s->namespaces[SPEC_NS_USER].present && !s->namespaces[SPEC_NS_USER].path) {
+	if (stage1 < 0)
+		return error_errno(err, "fork");
+	if (stage1 == 0) {
+		close(c->sync_fd);
+		stage1_main(s, ic->sync_fd, ic);
+	}
+	r = cgroup_enter(c->cg, stage1, err);
+	if (r == 0 && s->namespaces[SPEC_NS_USER].present && !s->namespaces[SPEC_NS_USER].path) {
 		r = sync_expect(c->sync_fd, SYNC_USERMAP, NULL, err);
 		if (r == 0)
 			r = namespaces_write_id_maps(s, stage1, err);
@@ -254,19 +280,46 @@ static int handshake(const struct container_opts *o, struct created *c, pid_t st
 		r = sync_send(c->sync_fd, SYNC_GO, 0, err);
 	if (r == 0)
 		r = sync_expect(c->sync_fd, SYNC_PID, &m, err);
+	if (r < 0)
+		kill(stage1, SIGKILL);
 	while (waitpid(stage1, NULL, 0) < 0 && errno == EINTR)
 		;
-	if (r < 0)
-		return r;
-	c->pid = c->st.pid = m.pid;
-	r = sync_expect(c->sync_fd, SYNC_HOOKS, NULL, err);
-	if (r < 0)
-		return r;
-	r = run_hooks(s, SPEC_HOOK_PRESTART, &c->st, STATE_CREATING, err);
-	if (r == 0)
-		r = run_hooks(s, SPEC_HOOK_CREATE_RUNTIME, &c->st, STATE_CREATING, err);
-	if (r == 0)
-		r = sync_send(c->sync_fd, SYNC_GO, c->pid, err);
+	return r < 0 ? r : m.pid;
+}
+
+/* Clones the init straight into its new namespaces (all but the cgroup namespace, which the
+ * init unshares once it is in its cgroup); returns its pid. */
+static pid_t spawn_direct(struct created *c, const struct init_ctx *ic, struct error *err)
+{
+	int flags = namespaces_new_flags(c->spec) & ~CLONE_NEWCGROUP;
+	pid_t pid = (pid_t)syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, NULL);
+
+	if (pid < 0)
+		return error_errno(err, "clone");
+	if (pid == 0) {
+		close(c->sync_fd);
+		init_main(ic);
+	}
+	c->pid = pid; /* from here created_undo() kills it */
+	int r = cgroup_enter(c->cg, pid, err);
+	return r < 0 ? r : pid;
+}
+
+/* The parent's half of the handshake with the init, once it exists. */
+static int handshake(struct created *c, struct error *err)
+{
+	const struct spec *s = c->spec;
+	int r = sync_send(c->sync_fd, SYNC_GO, c->pid, err);
+
+	if (r == 0 && container_has_runtime_hooks(s)) {
+		r = sync_expect(c->sync_fd, SYNC_HOOKS, NULL, err);
+		if (r == 0)
+			r = run_hooks(s, SPEC_HOOK_PRESTART, &c->st, STATE_CREATING, err);
+		if (r == 0)
+			r = run_hooks(s, SPEC_HOOK_CREATE_RUNTIME, &c->st, STATE_CREATING, err);
+		if (r == 0)
+			r = sync_send(c->sync_fd, SYNC_GO, 0, err);
+	}
 	if (r == 0)
 		r = sync_expect(c->sync_fd, SYNC_READY, NULL, err);
 	return r;
@@ -343,24 +396,16 @@ static int do_create(const struct container_opts *o, struct created *c, struct e
 	    .fifo_fd = fifo_fd,
 	    .console_fd = console_fd,
 	};
-	pid_t stage1 = fork();
-	if (stage1 < 0) {
-		close(fds[1]);
-		r = error_errno(err, "fork");
-		goto fail;
-	}
-	if (stage1 == 0) {
-		close(fds[0]);
-		stage1_main(c->spec, fds[1], &ic);
-	}
+	bool stage1 = needs_stage1(c->spec);
+	ic.unshare_cgroup = !stage1 && c->spec->namespaces[SPEC_NS_CGROUP].present;
+	pid_t pid = stage1 ? spawn_via_stage1(c, &ic, err) : spawn_direct(c, &ic, err);
 	close(fds[1]);
-	r = cgroup_enter(c->cg, stage1, err);
-	if (r < 0) {
-		kill(stage1, SIGKILL);
-		waitpid(stage1, NULL, 0);
+	if (pid < 0) {
+		r = pid;
 		goto fail;
 	}
-	r = handshake(o, c, stage1, err);
+	c->pid = c->st.pid = pid;
+	r = handshake(c, err);
 	if (r < 0)
 		goto fail;
 	c->st.start_time = state_pid_start_time(c->pid);

@@ -5,12 +5,14 @@
 #include <limits.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "runtime/console.h"
 #include "runtime/hooks.h"
+#include "runtime/lifecycle.h"
 #include "runtime/process.h"
 #include "runtime/rootfs.h"
 #include "runtime/state.h"
@@ -70,6 +72,13 @@ static int setup(const struct init_ctx *c, pid_t *ret_host_pid, int *ret_trampol
 	struct sync_msg m;
 	int r;
 
+	/* GO: we are in our cgroup, and learn our pid as the host sees it */
+	r = sync_expect(c->sync_fd, SYNC_GO, &m, err);
+	if (r < 0)
+		return r;
+	*ret_host_pid = m.pid;
+	if (c->unshare_cgroup && unshare(CLONE_NEWCGROUP) < 0)
+		return error_errno(err, "create cgroup namespace");
 	if (setsid() < 0)
 		return error_errno(err, "setsid");
 	if (chdir(c->bundle) < 0)
@@ -77,12 +86,13 @@ static int setup(const struct init_ctx *c, pid_t *ret_host_pid, int *ret_trampol
 	r = rootfs_prepare(spec, c->rootfs, err);
 	if (r < 0)
 		return r;
-	r = sync_send(c->sync_fd, SYNC_HOOKS, 0, err);
-	if (r == 0)
-		r = sync_expect(c->sync_fd, SYNC_GO, &m, err);
-	if (r < 0)
-		return r;
-	*ret_host_pid = m.pid;
+	if (container_has_runtime_hooks(spec)) {
+		r = sync_send(c->sync_fd, SYNC_HOOKS, 0, err);
+		if (r == 0)
+			r = sync_expect(c->sync_fd, SYNC_GO, NULL, err);
+		if (r < 0)
+			return r;
+	}
 	r = init_hooks(c, SPEC_HOOK_CREATE_CONTAINER, m.pid, STATE_CREATING, err);
 	if (r == 0)
 		r = rootfs_pivot(c->rootfs, err);

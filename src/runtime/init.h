@@ -2,6 +2,7 @@
 #ifndef VESSEL_RUNTIME_INIT_H
 #define VESSEL_RUNTIME_INIT_H
 
+#include <stdbool.h>
 #include <stdnoreturn.h>
 
 #include "runtime/container.h"
@@ -10,11 +11,12 @@
 struct init_ctx {
 	const struct container_opts *opts;
 	const struct spec *spec;
-	const char *bundle; /* absolute */
-	const char *rootfs; /* absolute */
-	int sync_fd;	    /* our end of the sync socket */
-	int fifo_fd;	    /* exec fifo, opened O_RDWR: start writes one byte into it */
-	int console_fd;	    /* connected console socket, or -1 */
+	const char *bundle;  /* absolute */
+	const char *rootfs;  /* absolute */
+	int sync_fd;	     /* our end of the sync socket */
+	int fifo_fd;	     /* exec fifo, opened O_RDWR: start writes one byte into it */
+	int console_fd;	     /* connected console socket, or -1 */
+	bool unshare_cgroup; /* create the cgroup namespace once in the cgroup */
 };
 
 /* Runs in the forked init, inside the new namespaces: builds the rootfs, drops privileges,

@@ -101,12 +101,27 @@ static void wait_gone(const struct state *st)
 		nanosleep(&(struct timespec){.tv_nsec = 5 * 1000 * 1000}, NULL);
 }
 
+/*
+ * delete --force of an unknown id succeeds, like runc's: podman deletes after a failed create
+ * and from its exit command. A directory left by an aborted create goes too.
+ */
+static int delete_leftover(const char *root, const char *id, struct error *err)
+{
+	int r = state_remove(root, id, err);
+
+	if (r < 0 && r != -ENOENT)
+		return error_wrap(err, "delete");
+	return 0;
+}
+
 int container_delete(const char *root, const char *id, bool force, struct error *err)
 {
 	struct state st;
 	struct error e2;
 	int r = state_load(root, id, &st, err);
 
+	if (r == -ENOENT && force)
+		return delete_leftover(root, id, err);
 	if (r < 0)
 		return error_wrap(err, "delete");
 	enum state_status status = state_status(root, &st);

@@ -2,6 +2,7 @@
 #ifndef VESSEL_RUNTIME_LIFECYCLE_H
 #define VESSEL_RUNTIME_LIFECYCLE_H
 
+#include <stdbool.h>
 #include <sys/types.h>
 
 #include "runtime/spec.h"
@@ -14,5 +15,8 @@ int container_wait_forwarding(pid_t pid, int *ret_status, struct error *err);
 
 /* Writes pid (decimal) to path atomically. */
 int lifecycle_write_pid_file(const char *path, pid_t pid, struct error *err);
+
+/* True if the runtime runs prestart/createRuntime hooks while the init waits (SYNC_HOOKS). */
+bool container_has_runtime_hooks(const struct spec *spec);
 
 #endif

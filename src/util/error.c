@@ -5,7 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
-static int vset(struct error *err, int code, const char *suffix, const char *fmt, va_list ap)
+__attribute__((format(printf, 4, 0))) static int
+vset(struct error *err, int code, const char *suffix, const char *fmt, va_list ap)
 {
 	int n;
 
