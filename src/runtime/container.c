@@ -19,7 +19,7 @@
 #include <stdnoreturn.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -34,6 +34,7 @@
 #include "runtime/namespaces.h"
 #include "runtime/state.h"
 #include "runtime/sync.h"
+#include "runtime/waiter.h"
 #include "util/cleanup.h"
 #include "util/fd.h"
 #include "util/log.h"
@@ -48,6 +49,7 @@ struct created {
 	struct cgroup *cg;
 	int statefd;
 	int sync_fd;
+	int master; /* the pty master, when `run` holds the terminal itself */
 	pid_t pid;
 	bool dir_made;
 };
@@ -61,7 +63,9 @@ static void created_free(struct created *c)
 		close(c->statefd);
 	if (c->sync_fd >= 0)
 		close(c->sync_fd);
-	*c = (struct created){.statefd = -1, .sync_fd = -1};
+	if (c->master >= 0)
+		close(c->master);
+	*c = (struct created){.statefd = -1, .sync_fd = -1, .master = -1};
 }
 
 /* Removes what a failed create made: the init, the cgroup, the state directory. */
@@ -201,9 +205,6 @@ static int load_bundle(const struct container_opts *o, struct created *c, char *
 				 "config.json: linux.namespaces: a mount namespace is required");
 	if ((s->hostname || s->domainname) && !s->namespaces[SPEC_NS_UTS].present)
 		return error_set(err, EINVAL, "config.json: hostname: needs a uts namespace");
-	if (s->process.terminal && !o->console_socket)
-		return error_set(err, EINVAL,
-				 "config.json: process.terminal: needs --console-socket");
 	return 0;
 }
 
@@ -325,9 +326,32 @@ static int handshake(struct created *c, struct error *err)
 	return r;
 }
 
-/* create, leaving *c filled (init waiting on the fifo) or nothing at all. */
-static int do_create(const struct container_opts *o, struct created *c, struct error *err)
+/* The terminal's socket: --console-socket, or (own_tty: `run` in the foreground) one end of a
+ * pair whose other end receives the pty master for us to proxy. */
+static int open_console(const struct container_opts *o, bool own_tty, int *ret_fd, int *ret_recv,
+			struct error *err)
 {
+	int sv[2];
+
+	if (o->console_socket) {
+		*ret_fd = console_connect(o->console_socket, err);
+		return *ret_fd < 0 ? *ret_fd : 0;
+	}
+	if (!own_tty)
+		return error_set(err, EINVAL,
+				 "config.json: process.terminal: needs --console-socket");
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return error_errno(err, "socketpair");
+	*ret_recv = sv[0];
+	*ret_fd = sv[1];
+	return 0;
+}
+
+/* create, leaving *c filled (init waiting on the fifo) or nothing at all. */
+static int do_create(const struct container_opts *o, bool own_tty, struct created *c,
+		     struct error *err)
+{
+	cleanup_fd int tty_sock = -1;
 	cleanup_free char *text = NULL;
 	cleanup_fd int fifo_fd = -1;
 	cleanup_fd int console_fd = -1;
@@ -336,7 +360,7 @@ static int do_create(const struct container_opts *o, struct created *c, struct e
 	char created[40];
 	int r;
 
-	*c = (struct created){.statefd = -1, .sync_fd = -1};
+	*c = (struct created){.statefd = -1, .sync_fd = -1, .master = -1};
 	r = state_check_id(o->id, err);
 	if (r == 0)
 		r = load_bundle(o, c, &text, &len, err);
@@ -366,12 +390,10 @@ static int do_create(const struct container_opts *o, struct created *c, struct e
 		r = error_errno(err, "exec fifo");
 		goto fail;
 	}
-	if (o->console_socket && c->spec->process.terminal) {
-		console_fd = console_connect(o->console_socket, err);
-		if (console_fd < 0) {
-			r = console_fd;
+	if (c->spec->process.terminal) {
+		r = open_console(o, own_tty, &console_fd, &tty_sock, err);
+		if (r < 0)
 			goto fail;
-		}
 	}
 	c->cg = cgroup_create("/sys/fs/cgroup", c->st.cgroup_path, err);
 	if (!c->cg) {
@@ -406,6 +428,8 @@ static int do_create(const struct container_opts *o, struct created *c, struct e
 	}
 	c->pid = c->st.pid = pid;
 	r = handshake(c, err);
+	if (r == 0 && tty_sock >= 0)
+		r = c->master = fd_recv(tty_sock, err);
 	if (r < 0)
 		goto fail;
 	c->st.start_time = state_pid_start_time(c->pid);
@@ -423,7 +447,7 @@ fail:
 int container_create(const struct container_opts *o, struct error *err)
 {
 	struct created c;
-	int r = do_create(o, &c, err);
+	int r = do_create(o, false, &c, err);
 
 	if (r == 0) {
 		c.pid = 0; /* the init lives on */
@@ -486,55 +510,11 @@ out:
 	return r;
 }
 
-static int exit_status(int wstatus)
-{
-	if (WIFEXITED(wstatus))
-		return WEXITSTATUS(wstatus);
-	if (WIFSIGNALED(wstatus))
-		return 128 + WTERMSIG(wstatus);
-	return 255;
-}
-
-/* Waits for pid, passing on the signals a shell sends to its foreground job. */
-int container_wait_forwarding(pid_t pid, int *ret_status, struct error *err)
-{
-	static const int forwarded[] = {SIGINT,	 SIGTERM, SIGHUP,  SIGQUIT,
-					SIGUSR1, SIGUSR2, SIGWINCH};
-	sigset_t set, old;
-	struct signalfd_siginfo si;
-	int wstatus;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGCHLD);
-	for (size_t i = 0; i < ARRAY_SIZE(forwarded); i++)
-		sigaddset(&set, forwarded[i]);
-	sigprocmask(SIG_BLOCK, &set, &old);
-	cleanup_fd int sfd = signalfd(-1, &set, SFD_CLOEXEC);
-	if (sfd < 0) {
-		sigprocmask(SIG_SETMASK, &old, NULL);
-		return error_errno(err, "signalfd");
-	}
-	for (;;) {
-		pid_t w = waitpid(pid, &wstatus, WNOHANG);
-		if (w == pid)
-			break;
-		if (w < 0 && errno != EINTR) {
-			sigprocmask(SIG_SETMASK, &old, NULL);
-			return error_errno(err, "wait for %d", pid);
-		}
-		if (w == 0 && read(sfd, &si, sizeof(si)) == sizeof(si) && si.ssi_signo != SIGCHLD)
-			kill(pid, (int)si.ssi_signo);
-	}
-	sigprocmask(SIG_SETMASK, &old, NULL);
-	*ret_status = exit_status(wstatus);
-	return 0;
-}
-
 int container_run(const struct container_opts *o, int *ret_status, struct error *err)
 {
 	struct created c;
 	struct error ignored;
-	int r = do_create(o, &c, err);
+	int r = do_create(o, !o->detach, &c, err);
 
 	if (r < 0)
 		return r;
@@ -552,7 +532,7 @@ int container_run(const struct container_opts *o, int *ret_status, struct error 
 	/* EOF on the sync socket: the init's execve closed it. A message: exec failed. */
 	r = sync_expect(c.sync_fd, SYNC_READY, NULL, err);
 	bool exec_failed = r < 0 && err->code != EPIPE;
-	r = container_wait_forwarding(c.pid, ret_status, exec_failed ? &ignored : err);
+	r = waiter_wait(c.pid, c.master, ret_status, exec_failed ? &ignored : err);
 	if (!exec_failed && r < 0)
 		return r;
 	c.pid = 0;

@@ -25,6 +25,7 @@
 #include "runtime/process.h"
 #include "runtime/state.h"
 #include "runtime/sync.h"
+#include "runtime/waiter.h"
 #include "runtime/trampoline.h"
 #include "util/cleanup.h"
 #include "util/fd.h"
@@ -260,7 +261,7 @@ int container_exec(const struct container_exec_opts *o, int *ret_status, struct 
 	}
 	*ret_status = 0;
 	if (!o->detach)
-		r = container_wait_forwarding(pid, ret_status, err);
+		r = waiter_wait(pid, -1, ret_status, err);
 out:
 	job_free(&j);
 	state_clear(&st);

@@ -10,8 +10,6 @@
 
 /* The config.json saved at create time in <root>/<id>/; returns owned spec. */
 struct spec *lifecycle_stored_spec(const char *root, const char *id, struct error *err);
-/* Waits for pid (our child), forwarding signals; *ret_status as a shell reports it. */
-int container_wait_forwarding(pid_t pid, int *ret_status, struct error *err);
 
 /* Writes pid (decimal) to path atomically. */
 int lifecycle_write_pid_file(const char *path, pid_t pid, struct error *err);
