@@ -759,6 +759,30 @@ def test_terminal_without_console_socket_fails_detached(run_rt, bundle):
     assert cid not in run_rt("list", "-q").stdout.split()
 
 
+def test_run_terminal_without_console_socket(vessel, runtime_root, bundle):
+    """Like runc, `run` in the foreground holds the pty itself and joins it to our stdio."""
+    import pty
+
+    b = bundle(args=["/bin/sh", "-c", "/probe isatty; tty; exit 5"], terminal=True)
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execv(vessel, [vessel, "--root", runtime_root, "run", "--bundle", str(b.path), new_id()])
+    out = b""
+    while True:
+        try:
+            data = os.read(fd, 4096)
+        except OSError:
+            break
+        if not data:
+            break
+        out += data
+    _, status = os.waitpid(pid, 0)
+    os.close(fd)
+    assert os.waitstatus_to_exitcode(status) == 5, out
+    assert b"/dev/pts/" in out, out
+    assert b"yes" in out, out
+
+
 def test_not_a_tty_without_terminal(run_rt, bundle):
     assert ok(run_probe(run_rt, bundle, "isatty")).stdout == "no no\n"
 
