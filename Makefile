@@ -16,6 +16,7 @@ SANITIZE  := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-
 endif
 ifeq ($(FUZZ),1)
 SANITIZE  := -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
+WARNINGS  += -Wno-unknown-warning-option
 endif
 
 CPPFLAGS  += -Isrc -D_GNU_SOURCE -MMD -MP
@@ -47,10 +48,8 @@ help:
 	@echo "make fuzz       build libFuzzer targets, replay corpora, fuzz each for FUZZ_SECS"
 	@echo "make bench      side-by-side benchmarks against crun and runc"
 	@echo "make demo       run a busybox container on the embedded defaults"
-	@echo "make format     clang-format the tree; make format-check:
-	clang-format --dry-run --Werror $$(git ls-files '*.c' '*.h')
-
-lint: clang-tidy + cppcheck"
+	@echo "make format     clang-format the tree; make format-check checks it"
+	@echo "make lint       clang-tidy + cppcheck"
 
 deps:
 	scripts/install-deps
@@ -120,6 +119,7 @@ fuzz: fuzz-build
 	  echo "== $$n: replay $$c, then fuzz $(FUZZ_SECS)s"; \
 	  build/fuzz/fuzz/$$n -runs=0 $$c || exit 1; \
 	  build/fuzz/fuzz/$$n -max_total_time=$(FUZZ_SECS) -timeout=10 -rss_limit_mb=1024 \
+	    -artifact_prefix=build/fuzz/$$n- \
 	    build/fuzz/corpus/$$n $$c >build/fuzz/$$n.log 2>&1 || { tail -40 build/fuzz/$$n.log; exit 1; }; \
 	done
 
