@@ -43,6 +43,8 @@ struct cgroup_ops {
 	const struct cgroup_hier *(*procs_hier)(const struct cgroup *cg);
 	/* Fast kill of every task, or -EOPNOTSUPP to fall back to freeze + signal + thaw. */
 	int (*kill)(struct cgroup *cg, int sig, struct error *err);
+	/* Fills *ret (already set to all -1). */
+	int (*stats)(struct cgroup *cg, struct cgroup_stats *ret, struct error *err);
 };
 
 extern const struct cgroup_ops cgroup_v1_ops;
@@ -61,6 +63,15 @@ int cgroup_mkdir_p(struct cgroup *cg, const char *root, const char *path,
 		   int (*created)(struct cgroup *cg, const char *dir, void *data,
 				  struct error *err),
 		   void *data, struct error *err);
+/* Reads dir/file as one integer ("max" = CGROUP_UNLIMITED); -ENOENT (err untouched) if the file
+ * is missing. */
+int cgroup_read_i64(const char *dir, const char *file, int64_t *ret, struct error *err);
+/* Reads the value of "key N" in a keyed file (memory.events, cpu.stat); -ENOENT (err untouched)
+ * if the file or the key is missing. */
+int cgroup_read_key(const char *dir, const char *file, const char *key, int64_t *ret,
+		    struct error *err);
+/* true if dir/file exists. */
+bool cgroup_has_file(const char *dir, const char *file);
 /* Sleeps for ms milliseconds. */
 void cgroup_sleep_ms(long ms);
 /* Finds a v1 hierarchy holding controller ("pids"), or NULL. */

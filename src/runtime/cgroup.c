@@ -330,6 +330,19 @@ int cgroup_destroy(struct cgroup *cg, struct error *err)
 	return 0;
 }
 
+int cgroup_stats(struct cgroup *cg, struct cgroup_stats *ret, struct error *err)
+{
+	const struct cgroup_hier *h = cg->ops->procs_hier(cg);
+	struct stat st;
+
+	*ret = (struct cgroup_stats){-1, -1, -1, -1, -1, -1, -1};
+	if (!h || stat(h->dir, &st) < 0)
+		return error_errno(err, "stats of cgroup %s", cg->path);
+	if (cg->ops->stats(cg, ret, err) < 0)
+		return error_wrap(err, "stats of cgroup %s", cg->path);
+	return 0;
+}
+
 const char *cgroup_path(const struct cgroup *cg)
 {
 	return cg->path;
@@ -354,9 +367,9 @@ int cgroup_write(const struct cgroup *cg, const char *dir, const char *file, con
 		n = write(fd, value, len);
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
-		return error_errno(err, "write %s \"%s\"", path, value);
+		return error_errno(err, "%s: write %s", file, value);
 	if ((size_t)n != len)
-		return error_set(err, EIO, "write %s \"%s\": short write", path, value);
+		return error_set(err, EIO, "%s: write %s: short write", file, value);
 	return 0;
 }
 
@@ -386,6 +399,75 @@ int cgroup_read(const char *dir, const char *file, char *buf, size_t size, struc
 		len--;
 	buf[len] = '\0';
 	return 0;
+}
+
+/* "max" or v1's page-counter maximum (LONG_MAX rounded down to a page) mean unlimited. */
+static int parse_i64(const char *s, int64_t *ret)
+{
+	char *end;
+	long long v;
+
+	if (strcmp(s, "max") == 0) {
+		*ret = CGROUP_UNLIMITED;
+		return 0;
+	}
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || end == s || *end)
+		return -EINVAL;
+	*ret = v >= INT64_MAX - 4095 ? CGROUP_UNLIMITED : (int64_t)v;
+	return 0;
+}
+
+int cgroup_read_i64(const char *dir, const char *file, int64_t *ret, struct error *err)
+{
+	char buf[64];
+	struct error e;
+
+	if (cgroup_read(dir, file, buf, sizeof(buf), &e) < 0) {
+		if (e.code == ENOENT)
+			return -ENOENT;
+		*err = e;
+		return -e.code;
+	}
+	if (parse_i64(buf, ret) < 0)
+		return error_set(err, EINVAL, "%s: not a number: \"%.32s\"", file, buf);
+	return 0;
+}
+
+int cgroup_read_key(const char *dir, const char *file, const char *key, int64_t *ret,
+		    struct error *err)
+{
+	char buf[4096];
+	size_t klen = strlen(key);
+	struct error e;
+
+	if (cgroup_read(dir, file, buf, sizeof(buf), &e) < 0) {
+		if (e.code == ENOENT)
+			return -ENOENT;
+		*err = e;
+		return -e.code;
+	}
+	for (char *line = buf, *next; line && *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		if (strncmp(line, key, klen) != 0 || line[klen] != ' ')
+			continue;
+		if (parse_i64(line + klen + 1, ret) < 0)
+			return error_set(err, EINVAL, "%s: bad \"%s\" line", file, key);
+		return 0;
+	}
+	return -ENOENT;
+}
+
+bool cgroup_has_file(const char *dir, const char *file)
+{
+	char path[PATH_MAX];
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, file) >= sizeof(path))
+		return false;
+	return access(path, F_OK) == 0;
 }
 
 int cgroup_mkdir_p(struct cgroup *cg, const char *root, const char *path,

@@ -2,6 +2,7 @@
 it fails against Vessel and that the host is untouched. Each names the CVE it guards."""
 
 import hashlib
+import json
 import os
 import subprocess
 import time
@@ -56,3 +57,113 @@ def test_cve_2019_5736_grab_exe_during_exec(run_rt, bundle, runtime_binary):
     out = (b.rootfs / "tmp/grab.txt").read_text()
     assert out.startswith("grabbed "), out
     assert out.split()[-1] == "0", f"a host binary was writable from the container: {out}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Helpers
+# ---------------------------------------------------------------------------------------------
+
+CAP_NUMBERS = {
+    "CAP_CHOWN": 0, "CAP_DAC_OVERRIDE": 1, "CAP_FOWNER": 3, "CAP_FSETID": 4, "CAP_KILL": 5,
+    "CAP_SETGID": 6, "CAP_SETUID": 7, "CAP_SETPCAP": 8, "CAP_NET_BIND_SERVICE": 10,
+    "CAP_NET_RAW": 13, "CAP_SYS_CHROOT": 18, "CAP_MKNOD": 27, "CAP_AUDIT_WRITE": 29,
+    "CAP_SETFCAP": 31,
+}
+# Docker's default set: what `vessel run` gives a container (issue 3).
+DOCKER_CAPS = [
+    "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW",
+    "CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE",
+    "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
+]
+CONFIG_CAPS = ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"]  # conftest's default
+PROC_SUPER_MAGIC = "0x9fa0"
+
+
+def cap_mask(names):
+    mask = 0
+    for n in names:
+        mask |= 1 << CAP_NUMBERS[n]
+    return mask
+
+
+def caps_config(names):
+    """Docker's way: bounding, effective and permitted; inheritable and ambient empty."""
+    return {"bounding": list(names), "effective": list(names), "permitted": list(names)}
+
+
+def parse_capbnd(out):
+    """`/probe capbnd` -> {"bnd": int, "eff": int, "prm": int}."""
+    fields = dict(kv.split("=") for kv in out.split())
+    return {k: int(v, 16) for k, v in fields.items()}
+
+
+def tree(path):
+    """What a host directory holds: {relative path: (type, size)} (symlinks not followed)."""
+    found = {}
+    for dirpath, dirs, files in os.walk(path):
+        for name in dirs + files:
+            p = os.path.join(dirpath, name)
+            st = os.lstat(p)
+            found[os.path.relpath(p, path)] = (st.st_mode >> 12, st.st_size)
+    return found
+
+
+def host_mounts(prefix):
+    """Mount points of the host (our mount namespace) at or below @prefix."""
+    prefix = os.path.realpath(prefix)
+    found = []
+    with open("/proc/self/mountinfo", encoding="utf-8") as f:
+        for line in f:
+            mnt = line.split()[4].replace("\\040", " ")
+            if mnt == prefix or mnt.startswith(prefix + "/"):
+                found.append(mnt)
+    return found
+
+
+def container_mounts(pid):
+    """(root, mount point) of every mount the container's process sees, read from the host."""
+    try:
+        with open(f"/proc/{pid}/mountinfo", encoding="utf-8") as f:
+            return [(ln.split()[3], ln.split()[4]) for ln in f]
+    except OSError:
+        return []
+
+
+def dotdots(n=12):
+    return "/".join([".."] * n)
+
+
+def drop_mount(cfg, dest):
+    cfg["mounts"] = [m for m in cfg["mounts"] if not m["destination"].startswith(dest)]
+
+
+def create_and_start(run_rt, b):
+    """create + start; returns (id, CompletedProcess of the failing step or None)."""
+    cid = new_id()
+    res = run_rt("create", "--bundle", b.path, cid)
+    if res.returncode != 0:
+        return cid, res
+    res = run_rt("start", cid)
+    return cid, (res if res.returncode != 0 else None)
+
+
+def container_pid(run_rt, cid):
+    res = run_rt("state", cid)
+    assert res.returncode == 0, res.stderr
+    return json.loads(res.stdout)["pid"]
+
+
+class HostTarget:
+    """A host directory an attack aims at: it must end up as it started, with nothing
+    mounted on it."""
+
+    def __init__(self, path):
+        self.path = path
+        self.path.mkdir(parents=True, exist_ok=True)
+        (self.path / "host-file").write_text("host\n")
+        self.before = tree(self.path)
+
+    def assert_untouched(self, what=""):
+        assert host_mounts(self.path) == [], f"{what}: a mount landed on the host: {self.path}"
+        after = tree(self.path)
+        assert after == self.before, f"{what}: host directory {self.path} changed: {after}"

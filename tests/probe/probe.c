@@ -9,6 +9,9 @@
 #endif
 #include <dirent.h>
 #include <errno.h>
+#include <linux/capability.h>
+#include <linux/keyctl.h>
+#include <netinet/in.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
@@ -19,7 +22,10 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/types.h>
 #include <time.h>
@@ -64,7 +70,8 @@ static const char *errno_name(int e)
 	    {ENODEV, "ENODEV"}, {ENOTDIR, "ENOTDIR"}, {EISDIR, "EISDIR"},   {EINVAL, "EINVAL"},
 	    {ENFILE, "ENFILE"}, {EMFILE, "EMFILE"},   {ETXTBSY, "ETXTBSY"}, {ENOSPC, "ENOSPC"},
 	    {EROFS, "EROFS"},	{ENOSYS, "ENOSYS"},   {ELOOP, "ELOOP"},	    {ENOTSUP, "ENOTSUP"},
-	    {ENXIO, "ENXIO"},	{ESRCH, "ESRCH"},
+	    {ENXIO, "ENXIO"},	{ESRCH, "ESRCH"},     {ENOKEY, "ENOKEY"},   {ENOEXEC, "ENOEXEC"},
+	    {EOPNOTSUPP, "EOPNOTSUPP"}, {EAFNOSUPPORT, "EAFNOSUPPORT"},
 	};
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
@@ -495,6 +502,126 @@ static int p_grab_exe(char **argv)
 	return 0;
 }
 
+/* Prints the bounding, effective and permitted sets as the kernel has them (prctl and capget,
+ * not /proc, which a test may have faked): "bnd=HEX eff=HEX prm=HEX". */
+static int p_capbnd(char **argv UNUSED)
+{
+	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct data[2];
+	unsigned long long bnd = 0;
+
+	for (int cap = 0; cap < 64; cap++) {
+		int r = prctl(PR_CAPBSET_READ, cap, 0, 0, 0);
+
+		if (r < 0)
+			break;
+		if (r > 0)
+			bnd |= 1ULL << cap;
+	}
+	if (syscall(SYS_capget, &hdr, data) < 0)
+		return fail("capget");
+	printf("bnd=%016llx eff=%016llx prm=%016llx\n", bnd,
+	       (unsigned long long)data[1].effective << 32 | data[0].effective,
+	       (unsigned long long)data[1].permitted << 32 | data[0].permitted);
+	return 0;
+}
+
+/* Prints OK or the errno name of a syscall's result; exits 0 either way. */
+static int print_result(long r)
+{
+	puts(r < 0 ? errno_name(errno) : "OK");
+	return 0;
+}
+
+static int p_rawsock(char **argv UNUSED)
+{
+	int fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_ICMP);
+
+	if (fd >= 0)
+		close(fd);
+	return print_result(fd);
+}
+
+static int p_init_module(char **argv UNUSED)
+{
+#ifdef SYS_finit_module
+	return print_result(syscall(SYS_finit_module, -1, "", 0));
+#else
+	errno = ENOSYS;
+	return print_result(-1);
+#endif
+}
+
+static int p_kexec(char **argv UNUSED)
+{
+#ifdef SYS_kexec_file_load
+	return print_result(syscall(SYS_kexec_file_load, -1, -1, 0UL, "", 0UL));
+#else
+	errno = ENOSYS;
+	return print_result(-1);
+#endif
+}
+
+/* keyctl(KEYCTL_GET_KEYRING_ID, session keyring, don't create): ENOKEY or OK without a filter. */
+static int p_keyctl(char **argv UNUSED)
+{
+	return print_result(
+	    syscall(SYS_keyctl, KEYCTL_GET_KEYRING_ID, KEY_SPEC_SESSION_KEYRING, 0L, 0L, 0L));
+}
+
+/* Prints the file system magic of PATH (followed), e.g. 0x9fa0 for procfs. */
+static int p_statfs(char **argv)
+{
+	struct statfs sf;
+
+	if (statfs(argv[0], &sf) < 0)
+		return fail("statfs %s", argv[0]);
+	printf("0x%lx\n", (unsigned long)sf.f_type);
+	return 0;
+}
+
+/* fstat of an open fd: "TYPE MAJ:MIN". */
+static int p_fdstat(char **argv)
+{
+	struct stat st;
+
+	if (fstat(atoi(argv[0]), &st) < 0)
+		return fail("fstat %s", argv[0]);
+	printf("%s %u:%u\n", file_type(st.st_mode), major(st.st_rdev), minor(st.st_rdev));
+	return 0;
+}
+
+/* CVE-2021-30465 attacker: in DIR, makes NAME a directory and NAME.lnk a symlink to TARGET,
+ * then swaps the two (renameat2 RENAME_EXCHANGE) as fast as it can for SECS seconds.
+ * Touches DIR/.ready once it has started; prints the number of swaps. */
+static int p_swap_race(char **argv)
+{
+	char lnk[NAME_MAX + 1];
+	time_t end = time(NULL) + atoi(argv[3]);
+	long swaps = 0;
+	int dir = open(argv[0], O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+	if (dir < 0)
+		return fail("open %s", argv[0]);
+	snprintf(lnk, sizeof(lnk), "%s.lnk", argv[1]);
+	if ((mkdirat(dir, argv[1], 0755) < 0 && errno != EEXIST) ||
+	    (symlinkat(argv[2], dir, lnk) < 0 && errno != EEXIST)) {
+		close(dir);
+		return fail("set up %s", argv[0]);
+	}
+	close(openat(dir, ".ready", O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
+	while (time(NULL) < end) {
+		if (syscall(SYS_renameat2, dir, argv[1], dir, lnk, RENAME_EXCHANGE) < 0) {
+			close(dir);
+			return fail("renameat2 %s", argv[1]);
+		}
+		swaps++;
+	}
+	close(dir);
+	printf("swaps %ld\n", swaps);
+	return 0;
+}
+
 static const struct probe probes[] = {
     {"true", 0, p_true, ""},
     {"false", 0, p_false, ""},
@@ -522,6 +649,14 @@ static const struct probe probes[] = {
     {"mkdir", 1, p_mkdir, "PATH"},
     {"mount-proc", 0, p_mount_proc, ""},
     {"grab-exe", 1, p_grab_exe, "SECS [CONTAINER-FILES...]"},
+    {"capbnd", 0, p_capbnd, ""},
+    {"rawsock", 0, p_rawsock, ""},
+    {"init-module", 0, p_init_module, ""},
+    {"kexec", 0, p_kexec, ""},
+    {"keyctl", 0, p_keyctl, ""},
+    {"statfs", 1, p_statfs, "PATH"},
+    {"fdstat", 1, p_fdstat, "FD"},
+    {"swap-race", 4, p_swap_race, "DIR NAME TARGET SECS"},
 };
 
 static void usage(FILE *out)
