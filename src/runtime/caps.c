@@ -92,16 +92,15 @@ const char *caps_name(int cap)
 	return cap_names[cap];
 }
 
+/* Asks the kernel, not /proc: in a container's init, /proc may be the container's own fake,
+ * and a lie here would leave capabilities in the bounding set. */
 int caps_last_cap(void)
 {
-	cleanup_file FILE *f = fopen("/proc/sys/kernel/cap_last_cap", "re");
-	int last = -1;
-
-	if (f && fscanf(f, "%d", &last) == 1 && last >= 0 && last < CAPS_MAX)
-		return last;
-	/* No /proc (yet): fall back to what libcap sees by probing the bounding set. */
-	last = (int)cap_max_bits() - 1;
-	return last < 0 ? 0 : (last >= CAPS_MAX ? CAPS_MAX - 1 : last);
+	for (int cap = CAPS_MAX - 1; cap > 0; cap--) {
+		if (prctl(PR_CAPBSET_READ, cap, 0, 0, 0) >= 0)
+			return cap;
+	}
+	return 0;
 }
 
 static const char *cap_label(int cap, char *buf, size_t len)

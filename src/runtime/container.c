@@ -32,6 +32,7 @@
 #include "runtime/init.h"
 #include "runtime/lifecycle.h"
 #include "runtime/namespaces.h"
+#include "runtime/seccomp-agent.h"
 #include "runtime/state.h"
 #include "runtime/sync.h"
 #include "runtime/waiter.h"
@@ -50,12 +51,14 @@ struct created {
 	int statefd;
 	int sync_fd;
 	int master; /* the pty master, when `run` holds the terminal itself */
+	struct seccomp_prog *seccomp;
 	pid_t pid;
 	bool dir_made;
 };
 
 static void created_free(struct created *c)
 {
+	seccomp_prog_free(c->seccomp);
 	spec_free(c->spec);
 	state_clear(&c->st);
 	cgroup_free(c->cg);
@@ -352,6 +355,7 @@ static int do_create(const struct container_opts *o, bool own_tty, struct create
 		     struct error *err)
 {
 	cleanup_fd int tty_sock = -1;
+	cleanup_fd int seccomp_sock = -1;
 	cleanup_free char *text = NULL;
 	cleanup_fd int fifo_fd = -1;
 	cleanup_fd int console_fd = -1;
@@ -367,6 +371,12 @@ static int do_create(const struct container_opts *o, bool own_tty, struct create
 	if (r < 0)
 		goto fail;
 	r = protect_binary(o, c->spec, err);
+	if (r == 0 && c->spec->seccomp_json) {
+		c->seccomp = seccomp_compile(c->spec->seccomp_json, err);
+		r = c->seccomp ? seccomp_agent_connect(c->seccomp, &seccomp_sock, err) : -err->code;
+		if (r < 0)
+			error_wrap(err, "config.json");
+	}
 	if (r < 0)
 		goto fail;
 	c->st.id = strdup(o->id);
@@ -417,6 +427,8 @@ static int do_create(const struct container_opts *o, bool own_tty, struct create
 	    .sync_fd = fds[1],
 	    .fifo_fd = fifo_fd,
 	    .console_fd = console_fd,
+	    .seccomp = c->seccomp,
+	    .seccomp_sock = seccomp_sock,
 	};
 	bool stage1 = needs_stage1(c->spec);
 	ic.unshare_cgroup = !stage1 && c->spec->namespaces[SPEC_NS_CGROUP].present;

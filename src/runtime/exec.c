@@ -23,6 +23,7 @@
 #include "runtime/lifecycle.h"
 #include "runtime/namespaces.h"
 #include "runtime/process.h"
+#include "runtime/seccomp-agent.h"
 #include "runtime/state.h"
 #include "runtime/sync.h"
 #include "runtime/waiter.h"
@@ -40,6 +41,9 @@ struct exec_job {
 	int ns[SPEC_NS_MAX];
 	int console_fd;
 	int sync_fd;
+	struct seccomp_prog *seccomp; /* the container's linux.seccomp, or NULL */
+	int seccomp_sock;
+	char *state_json; /* the container's OCI state, for a seccomp agent */
 };
 
 static int parse_user(const char *s, struct spec_user *u, struct error *err)
@@ -105,6 +109,13 @@ static int build_process(struct exec_job *j, struct error *err)
 	return 0;
 }
 
+static int exec_seccomp(const struct exec_job *j, struct error *err)
+{
+	if (!j->seccomp)
+		return 0;
+	return seccomp_agent_install(j->seccomp, j->seccomp_sock, j->state_json, getpid(), err);
+}
+
 static noreturn void exec_child(const struct exec_job *j)
 {
 	struct error err = {0};
@@ -119,8 +130,11 @@ static noreturn void exec_child(const struct exec_job *j)
 			goto fail;
 		close(j->console_fd);
 	}
+	/* seccomp as the init has it: before dropping capabilities unless no_new_privs */
+	bool late = p->no_new_privileges;
 	int trampoline = trampoline_create(&err);
-	if (trampoline >= 0 && process_prepare(p, &err) == 0)
+	if (trampoline >= 0 && (late || exec_seccomp(j, &err) == 0) &&
+	    process_prepare(p, &err) == 0 && (!late || exec_seccomp(j, &err) == 0))
 		process_exec(p, j->o->preserve_fds, trampoline, &err);
 fail:
 	sync_send_error(j->sync_fd, &err);
@@ -199,6 +213,10 @@ static pid_t spawn(struct exec_job *j, const struct state *st, struct error *err
 
 static void job_free(struct exec_job *j)
 {
+	seccomp_prog_free(j->seccomp);
+	free(j->state_json);
+	if (j->seccomp_sock >= 0)
+		close(j->seccomp_sock);
 	spec_free(j->spec);
 	spec_process_clear(&j->from_file);
 	free(j->env);
@@ -227,12 +245,20 @@ static int prepare_job(struct exec_job *j, const struct state *st, struct error 
 		if (j->console_fd < 0)
 			return j->console_fd;
 	}
+	if (j->spec->seccomp_json) {
+		j->state_json = state_oci_json(st, STATE_RUNNING);
+		j->seccomp = seccomp_compile(j->spec->seccomp_json, err);
+		r = j->seccomp ? seccomp_agent_connect(j->seccomp, &j->seccomp_sock, err)
+			       : -err->code;
+		if (r < 0)
+			return r;
+	}
 	return namespaces_open_of(st->pid, j->ns, err);
 }
 
 int container_exec(const struct container_exec_opts *o, int *ret_status, struct error *err)
 {
-	struct exec_job j = {.o = o, .console_fd = -1, .sync_fd = -1};
+	struct exec_job j = {.o = o, .console_fd = -1, .sync_fd = -1, .seccomp_sock = -1};
 	struct state st;
 	int r;
 

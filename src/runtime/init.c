@@ -15,20 +15,16 @@
 #include "runtime/lifecycle.h"
 #include "runtime/process.h"
 #include "runtime/rootfs.h"
+#include "runtime/seccomp-agent.h"
 #include "runtime/state.h"
 #include "runtime/sync.h"
 #include "runtime/trampoline.h"
 #include "util/cleanup.h"
 #include "util/path.h"
 
-/* The state the init's own hooks (createContainer, startContainer) get on stdin. */
-static int init_hooks(const struct init_ctx *c, enum spec_hook_kind kind, pid_t host_pid,
-		      enum state_status status, struct error *err)
+/* The container's OCI state as the init reports it (to its hooks, to a seccomp agent). */
+static char *init_state(const struct init_ctx *c, pid_t host_pid, enum state_status status)
 {
-	const struct spec_hook_list *list = &c->spec->hooks[kind];
-
-	if (list->n == 0)
-		return 0;
 	cleanup_free char *ann = state_annotations_json(c->spec);
 	struct state st = {
 	    .id = (char *)c->opts->id,
@@ -36,10 +32,33 @@ static int init_hooks(const struct init_ctx *c, enum spec_hook_kind kind, pid_t 
 	    .bundle = (char *)c->bundle,
 	    .annotations = ann,
 	};
-	cleanup_free char *json = state_oci_json(&st, status);
+	return ann ? state_oci_json(&st, status) : NULL;
+}
+
+/* The init's own hooks: createContainer and startContainer. */
+static int init_hooks(const struct init_ctx *c, enum spec_hook_kind kind, pid_t host_pid,
+		      enum state_status status, struct error *err)
+{
+	const struct spec_hook_list *list = &c->spec->hooks[kind];
+
+	if (list->n == 0)
+		return 0;
+	cleanup_free char *json = init_state(c, host_pid, status);
 	if (!json)
 		return error_set(err, ENOMEM, "out of memory");
 	return hooks_run(list, hooks_stage_name(kind), json, err);
+}
+
+/* Loading a filter needs CAP_SYS_ADMIN or no_new_privs: without noNewPrivileges it goes in
+ * before the capabilities are dropped, with it as late as possible, just before execve. */
+static int init_seccomp(const struct init_ctx *c, pid_t host_pid, bool late, struct error *err)
+{
+	if (!c->seccomp || late != c->spec->process.no_new_privileges)
+		return 0;
+	cleanup_free char *json = init_state(c, host_pid, STATE_RUNNING);
+	if (!json)
+		return error_set(err, ENOMEM, "out of memory");
+	return seccomp_agent_install(c->seccomp, c->seccomp_sock, json, host_pid, err);
 }
 
 static int set_names(const struct spec *spec, struct error *err)
@@ -107,6 +126,8 @@ static int setup(const struct init_ctx *c, pid_t *ret_host_pid, int *ret_trampol
 		close(c->console_fd);
 	}
 	if (r == 0)
+		r = init_seccomp(c, m.pid, false, err);
+	if (r == 0)
 		r = process_prepare(&spec->process, err);
 	if (r == 0) /* fail at create, as runc does, when there is nothing to exec */
 		r = process_lookup(&spec->process, path, sizeof(path), err);
@@ -145,6 +166,8 @@ noreturn void init_main(const struct init_ctx *c)
 	if (wait_start(c->fifo_fd, &err) < 0)
 		goto fail;
 	if (init_hooks(c, SPEC_HOOK_START_CONTAINER, host_pid, STATE_RUNNING, &err) < 0)
+		goto fail;
+	if (init_seccomp(c, host_pid, true, &err) < 0)
 		goto fail;
 	process_exec(&c->spec->process, c->opts->preserve_fds, trampoline, &err);
 fail:

@@ -6,17 +6,20 @@
 #include <stdnoreturn.h>
 
 #include "runtime/container.h"
+#include "runtime/seccomp.h"
 #include "runtime/spec.h"
 
 struct init_ctx {
 	const struct container_opts *opts;
 	const struct spec *spec;
-	const char *bundle;  /* absolute */
-	const char *rootfs;  /* absolute */
-	int sync_fd;	     /* our end of the sync socket */
-	int fifo_fd;	     /* exec fifo, opened O_RDWR: start writes one byte into it */
-	int console_fd;	     /* connected console socket, or -1 */
-	bool unshare_cgroup; /* create the cgroup namespace once in the cgroup */
+	const char *bundle;	      /* absolute */
+	const char *rootfs;	      /* absolute */
+	int sync_fd;		      /* our end of the sync socket */
+	int fifo_fd;		      /* exec fifo, opened O_RDWR: start writes one byte into it */
+	int console_fd;		      /* connected console socket, or -1 */
+	struct seccomp_prog *seccomp; /* compiled linux.seccomp, or NULL */
+	int seccomp_sock;	      /* connected to listenerPath, or -1 */
+	bool unshare_cgroup;	      /* create the cgroup namespace once in the cgroup */
 };
 
 /* Runs in the forked init, inside the new namespaces: builds the rootfs, drops privileges,

@@ -5,6 +5,7 @@
  * "is required". Arrays are stored as they fill, so spec_free() releases half-built specs.
  */
 #include "runtime/spec.h"
+#include "runtime/seccomp.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -1271,6 +1272,18 @@ const char *spec_ns_name(enum spec_ns ns)
 	"'uidMappings': [{'containerID': 0, 'hostID': %u, 'size': 1}],"                            \
 	" 'gidMappings': [{'containerID': 0, 'hostID': %u, 'size': 1}], "
 
+/* linux.seccomp: Vessel's default profile (runtime/seccomp-default.c). */
+static void add_default_seccomp(json_object *o)
+{
+	cleanup_free char *profile = seccomp_default_json();
+	json_object *lx, *sc = profile ? json_tokener_parse(profile) : NULL;
+
+	if (sc && json_object_object_get_ex(o, "linux", &lx))
+		json_object_object_add(lx, "seccomp", sc);
+	else
+		json_object_put(sc);
+}
+
 char *spec_default_json(bool rootless, struct error *err)
 {
 	cleanup_free char *tmpl = NULL;
@@ -1298,6 +1311,7 @@ char *spec_default_json(bool rootless, struct error *err)
 		error_set(err, EINVAL, "spec: internal error: bad default template");
 		return NULL;
 	}
+	add_default_seccomp(o);
 	out = NULL;
 	if (asprintf(&out, "%s\n",
 		     json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |

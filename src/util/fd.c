@@ -59,8 +59,12 @@ int fd_read_exact(int fd, void *buf, size_t len)
 
 int fd_send(int sock, int fd, struct error *err)
 {
-	char byte = 0;
-	struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+	return fd_send_with(sock, fd, "", 1, err);
+}
+
+int fd_send_with(int sock, int fd, const void *data, size_t len, struct error *err)
+{
+	struct iovec iov = {.iov_base = (void *)data, .iov_len = len};
 	union {
 		char buf[CMSG_SPACE(sizeof(int))];
 		struct cmsghdr align;

@@ -13,6 +13,8 @@ int fd_write_all(int fd, const void *buf, size_t len);
 int fd_read_exact(int fd, void *buf, size_t len);
 /* Sends fd over a unix socket with SCM_RIGHTS (one byte of payload). */
 int fd_send(int sock, int fd, struct error *err);
+/* Sends fd with len bytes of data (at least 1) in one message. */
+int fd_send_with(int sock, int fd, const void *data, size_t len, struct error *err);
 /* Receives one fd sent by fd_send(); returns the fd (O_CLOEXEC) or -errno. */
 int fd_recv(int sock, struct error *err);
 /* Marks every fd >= first close-on-exec. */

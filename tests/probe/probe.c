@@ -71,7 +71,6 @@ static const char *errno_name(int e)
 	    {ENFILE, "ENFILE"}, {EMFILE, "EMFILE"},   {ETXTBSY, "ETXTBSY"}, {ENOSPC, "ENOSPC"},
 	    {EROFS, "EROFS"},	{ENOSYS, "ENOSYS"},   {ELOOP, "ELOOP"},	    {ENOTSUP, "ENOTSUP"},
 	    {ENXIO, "ENXIO"},	{ESRCH, "ESRCH"},     {ENOKEY, "ENOKEY"},   {ENOEXEC, "ENOEXEC"},
-	    {EOPNOTSUPP, "EOPNOTSUPP"}, {EAFNOSUPPORT, "EAFNOSUPPORT"},
 	};
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
