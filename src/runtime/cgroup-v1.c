@@ -1,5 +1,6 @@
 /* cgroup_v1: one hierarchy per (co-)mounted controller set under the mount root. */
 #include <dirent.h>
+#include <stddef.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -10,10 +11,13 @@
 #include <sys/stat.h>
 #include <sys/vfs.h>
 
+#include "runtime/cgroup-devices.h"
 #include "runtime/cgroup-internal.h"
 #include "util/cleanup.h"
 
 #define FREEZE_WAIT_MS 2000
+#define MEM_LIMIT      "memory.limit_in_bytes"
+#define MEMSW	       "memory.memsw.limit_in_bytes"
 
 static bool seen_root(const struct cgroup *cg, const char *root)
 {
@@ -137,57 +141,227 @@ static int v1_enter(struct cgroup *cg, pid_t pid, struct error *err)
 	return 0;
 }
 
-static int write_i64(struct cgroup *cg, const char *controller, const char *file, int64_t v,
-		     struct error *err)
+static int put_i64(struct cgroup *cg, const char *dir, const char *file, int64_t v,
+		   struct error *err)
 {
-	const struct cgroup_hier *h = cgroup_find_hier(cg, controller);
 	char buf[32];
 
-	if (!h)
-		return error_set(err, EOPNOTSUPP, "%s: no %s cgroup hierarchy", file, controller);
 	snprintf(buf, sizeof(buf), "%" PRId64, v);
-	return cgroup_write(cg, h->dir, file, buf, err);
+	return cgroup_write(cg, dir, file, buf, err);
 }
 
-static int write_str(struct cgroup *cg, const char *controller, const char *file, const char *v,
-		     struct error *err)
+/* The directory of this cgroup in the hierarchy holding controller; NULL with *err set. */
+static const char *dir_of(struct cgroup *cg, const char *controller, const char *file,
+			  struct error *err)
 {
 	const struct cgroup_hier *h = cgroup_find_hier(cg, controller);
 
 	if (!h)
-		return error_set(err, EOPNOTSUPP, "%s: no %s cgroup hierarchy", file, controller);
-	return cgroup_write(cg, h->dir, file, v, err);
+		error_set(err, EOPNOTSUPP, "%s: no %s cgroup hierarchy", file, controller);
+	return h ? h->dir : NULL;
+}
+
+/* The kernel keeps memory.limit_in_bytes <= memory.memsw.limit_in_bytes: when memsw goes above
+ * the current limit it is raised first, otherwise the limit is lowered first (as runc). */
+static int set_limit_and_swap(struct cgroup *cg, const char *dir, const struct spec_resources *res,
+			      struct error *err)
+{
+	int64_t limit = res->memory_limit, swap = res->memory_swap, cur = CGROUP_UNLIMITED;
+	int r;
+
+	if (limit <= 0 && swap <= 0)
+		return 0;
+
+	if (limit > 0 && swap > 0 && swap < limit)
+		return error_set(err, EINVAL,
+				 "%s: memory+swap limit %" PRId64
+				 " is below the memory limit %" PRId64,
+				 MEMSW, swap, limit);
+	if (swap <= 0 && limit > 0 && cgroup_has_file(dir, MEMSW)) {
+		r = cgroup_read_i64(dir, MEMSW, &cur, err);
+		if (r < 0 && r != -ENOENT)
+			return r;
+		if (r == 0 && limit > cur)
+			return error_set(err, EINVAL,
+					 "%s: memory limit %" PRId64
+					 " is above the memory+swap limit %" PRId64
+					 ": set swap too",
+					 MEM_LIMIT, limit, cur);
+	}
+	if (swap <= 0 || !cgroup_has_file(dir, MEMSW))
+		return limit > 0 ? put_i64(cg, dir, MEM_LIMIT, limit, err) : 0;
+	if (limit <= 0)
+		return put_i64(cg, dir, MEMSW, swap, err);
+	r = cgroup_read_i64(dir, MEM_LIMIT, &cur, err);
+	if (r < 0 && r != -ENOENT)
+		return r;
+	if (cur < swap) {
+		r = put_i64(cg, dir, MEMSW, swap, err);
+		return r < 0 ? r : put_i64(cg, dir, MEM_LIMIT, limit, err);
+	}
+	r = put_i64(cg, dir, MEM_LIMIT, limit, err);
+	return r < 0 ? r : put_i64(cg, dir, MEMSW, swap, err);
+}
+
+static int apply_memory(struct cgroup *cg, const struct spec_resources *res, struct error *err)
+{
+	const char *dir;
+	int r;
+
+	if (res->memory_limit <= 0 && res->memory_reservation <= 0 && res->memory_swap <= 0 &&
+	    !res->disable_oom_killer)
+		return 0;
+	dir = dir_of(cg, "memory", "memory", err);
+	if (!dir)
+		return -err->code;
+	r = set_limit_and_swap(cg, dir, res, err);
+	if (r == 0 && res->memory_reservation > 0)
+		r = put_i64(cg, dir, "memory.soft_limit_in_bytes", res->memory_reservation, err);
+	if (r == 0 && res->disable_oom_killer)
+		r = cgroup_write(cg, dir, "memory.oom_control", "1", err);
+	return r;
+}
+
+/* A period the kernel refuses next to the old quota (EINVAL) is retried after the quota. */
+static int set_pair(struct cgroup *cg, const char *dir, const char *pfile, int64_t period,
+		    const char *qfile, int64_t quota, struct error *err)
+{
+	bool retry = false;
+	int r;
+
+	if (period > 0) {
+		r = put_i64(cg, dir, pfile, period, err);
+		if (r == -EINVAL && quota > 0)
+			retry = true;
+		else if (r < 0)
+			return r;
+	}
+	if (quota <= 0)
+		return 0;
+	r = put_i64(cg, dir, qfile, quota, err);
+	if (r == 0 && retry)
+		r = put_i64(cg, dir, pfile, period, err);
+	return r;
 }
 
 static int apply_cpu(struct cgroup *cg, const struct spec_resources *res, struct error *err)
 {
+	const char *dir;
 	int r = 0;
 
-	if (res->cpu_shares > 0)
-		r = write_i64(cg, "cpu", "cpu.shares", res->cpu_shares, err);
-	if (r == 0 && res->cpu_period > 0)
-		r = write_i64(cg, "cpu", "cpu.cfs_period_us", res->cpu_period, err);
-	if (r == 0 && res->cpu_quota > 0)
-		r = write_i64(cg, "cpu", "cpu.cfs_quota_us", res->cpu_quota, err);
-	if (r == 0 && res->cpu_cpus && res->cpu_cpus[0])
-		r = write_str(cg, "cpuset", "cpuset.cpus", res->cpu_cpus, err);
-	if (r == 0 && res->cpu_mems && res->cpu_mems[0])
-		r = write_str(cg, "cpuset", "cpuset.mems", res->cpu_mems, err);
+	if (res->cpu_shares > 0 || res->cpu_quota > 0 || res->cpu_period > 0 ||
+	    res->cpu_realtime_runtime > 0 || res->cpu_realtime_period > 0) {
+		dir = dir_of(cg, "cpu", "cpu", err);
+		if (!dir)
+			return -err->code;
+		if (res->cpu_shares > 0)
+			r = put_i64(cg, dir, "cpu.shares", res->cpu_shares, err);
+		if (r == 0)
+			r = set_pair(cg, dir, "cpu.cfs_period_us", res->cpu_period,
+				     "cpu.cfs_quota_us", res->cpu_quota, err);
+		if (r == 0)
+			r = set_pair(cg, dir, "cpu.rt_period_us", res->cpu_realtime_period,
+				     "cpu.rt_runtime_us", res->cpu_realtime_runtime, err);
+		if (r < 0)
+			return r;
+	}
+	if (res->cpu_cpus && res->cpu_cpus[0]) {
+		dir = dir_of(cg, "cpuset", "cpuset.cpus", err);
+		r = dir ? cgroup_write(cg, dir, "cpuset.cpus", res->cpu_cpus, err) : -err->code;
+	}
+	if (r == 0 && res->cpu_mems && res->cpu_mems[0]) {
+		dir = dir_of(cg, "cpuset", "cpuset.mems", err);
+		r = dir ? cgroup_write(cg, dir, "cpuset.mems", res->cpu_mems, err) : -err->code;
+	}
+	return r;
+}
+
+static int apply_pids_blkio(struct cgroup *cg, const struct spec_resources *res, struct error *err)
+{
+	const char *dir;
+	int r;
+
+	if (res->pids_limit >= 0) {
+		dir = dir_of(cg, "pids", "pids.max", err);
+		if (!dir)
+			return -err->code;
+		r = res->pids_limit == 0 ? cgroup_write(cg, dir, "pids.max", "max", err)
+					 : put_i64(cg, dir, "pids.max", res->pids_limit, err);
+		if (r < 0)
+			return r;
+	}
+	if (res->blkio_weight > 0) {
+		dir = dir_of(cg, "blkio", "blkio.weight", err);
+		if (!dir)
+			return -err->code;
+		return put_i64(cg, dir,
+			       cgroup_has_file(dir, "blkio.bfq.weight") ? "blkio.bfq.weight"
+									: "blkio.weight",
+			       res->blkio_weight, err);
+	}
+	return 0;
+}
+
+static int apply_hugetlb(struct cgroup *cg, const struct spec_resources *res, struct error *err)
+{
+	char file[128];
+	const char *dir;
+	int r;
+
+	for (size_t i = 0; i < res->n_hugepage_limits; i++) {
+		const struct spec_kv *kv = &res->hugepage_limits[i];
+
+		snprintf(file, sizeof(file), "hugetlb.%s.limit_in_bytes", kv->key);
+		if (strchr(kv->key, '/'))
+			return error_set(err, EINVAL, "%s: bad page size", file);
+		dir = dir_of(cg, "hugetlb", file, err);
+		if (!dir)
+			return -err->code;
+		r = cgroup_write(cg, dir, file, kv->value, err);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* Deny everything, then each rule in order: the kernel keeps the resulting list. */
+static int apply_devices(struct cgroup *cg, const struct spec_resources *res, struct error *err)
+{
+	const char *dir;
+	char line[64];
+	int r;
+
+	if (res->n_devices == 0)
+		return 0;
+	dir = dir_of(cg, "devices", "devices.deny", err);
+	if (!dir)
+		return -err->code;
+	r = cgroup_write(cg, dir, "devices.deny", "a", err);
+	for (size_t i = 0; r == 0 && i < res->n_devices; i++) {
+		const struct spec_device_rule *d = &res->devices[i];
+
+		cgroup_devices_v1_line(d, line, sizeof(line));
+		r = cgroup_write(cg, dir, d->allow ? "devices.allow" : "devices.deny", line, err);
+	}
 	return r;
 }
 
 static int v1_apply(struct cgroup *cg, const struct spec_resources *res, struct error *err)
 {
-	int r = 0;
+	int r;
 
 	if (res->n_unified > 0)
-		return error_set(err, EINVAL, "unified: needs cgroup v2");
-	if (res->memory_limit > 0)
-		r = write_i64(cg, "memory", "memory.limit_in_bytes", res->memory_limit, err);
-	if (r == 0 && res->pids_limit > 0)
-		r = write_i64(cg, "pids", "pids.max", res->pids_limit, err);
+		return error_set(err, EINVAL, "unified: \"%s\" needs cgroup v2",
+				 res->unified[0].key);
+	r = apply_memory(cg, res, err);
 	if (r == 0)
 		r = apply_cpu(cg, res, err);
+	if (r == 0)
+		r = apply_pids_blkio(cg, res, err);
+	if (r == 0)
+		r = apply_hugetlb(cg, res, err);
+	if (r == 0)
+		r = apply_devices(cg, res, err);
 	return r;
 }
 
@@ -244,6 +418,51 @@ static const struct cgroup_hier *v1_procs_hier(const struct cgroup *cg)
 	return h ? h : cg->n_hier ? &cg->hier[0] : NULL;
 }
 
+/* Reads one counter if the controller and the file are there; key: a "key N" line. */
+static int stat_one(const struct cgroup *cg, const char *controller, const char *file,
+		    const char *key, int64_t *ret, struct error *err)
+{
+	const struct cgroup_hier *h = cgroup_find_hier(cg, controller);
+	int r;
+
+	if (!h)
+		return 0;
+	r = key ? cgroup_read_key(h->dir, file, key, ret, err)
+		: cgroup_read_i64(h->dir, file, ret, err);
+	return r == -ENOENT ? 0 : r;
+}
+
+#define STAT(c, f, k, field)                                                                       \
+	{                                                                                          \
+		c, f, k, offsetof(struct cgroup_stats, field)                                      \
+	}
+
+static const struct {
+	const char *controller, *file, *key;
+	size_t offset;
+} v1_stat_files[] = {
+    STAT("cpuacct", "cpuacct.usage", NULL, cpu_usage_ns),
+    STAT("memory", "memory.usage_in_bytes", NULL, memory_usage),
+    STAT("memory", MEM_LIMIT, NULL, memory_limit),
+    STAT("memory", "memory.max_usage_in_bytes", NULL, memory_max_usage),
+    STAT("memory", "memory.oom_control", "oom_kill", oom_kills),
+    STAT("pids", "pids.current", NULL, pids_current),
+    STAT("pids", "pids.max", NULL, pids_limit),
+};
+
+static int v1_stats(struct cgroup *cg, struct cgroup_stats *ret, struct error *err)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(v1_stat_files); i++) {
+		int64_t *field = (int64_t *)((char *)ret + v1_stat_files[i].offset);
+		int r = stat_one(cg, v1_stat_files[i].controller, v1_stat_files[i].file,
+				 v1_stat_files[i].key, field, err);
+
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 const struct cgroup_ops cgroup_v1_ops = {
     .name = "v1",
     .init = v1_init,
@@ -254,4 +473,5 @@ const struct cgroup_ops cgroup_v1_ops = {
     .is_frozen = v1_is_frozen,
     .procs_hier = v1_procs_hier,
     .kill = NULL,
+    .stats = v1_stats,
 };

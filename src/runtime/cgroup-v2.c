@@ -4,11 +4,13 @@
 #include <limits.h>
 #include <linux/magic.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/vfs.h>
 #include <unistd.h>
 
+#include "runtime/cgroup-devices.h"
 #include "runtime/cgroup-internal.h"
 #include "util/cleanup.h"
 
@@ -122,12 +124,65 @@ static int apply_unified(struct cgroup *cg, const struct spec_resources *res, st
 	return 0;
 }
 
+/* memory.swap.max is swap alone; the spec's swap is memory+swap, as in v1 (runc does the same). */
+static int apply_memory(struct cgroup *cg, const struct spec_resources *res, struct error *err)
+{
+	const char *dir = cg->hier[0].dir;
+	int64_t limit = res->memory_limit;
+	int r = 0;
+
+	if (limit > 0)
+		r = write_i64(cg, "memory.max", limit, err);
+	if (r == 0 && res->memory_reservation > 0)
+		r = write_i64(cg, "memory.low", res->memory_reservation, err);
+	if (r < 0 || res->memory_swap <= 0)
+		return r;
+	if (limit <= 0) {
+		r = cgroup_read_i64(dir, "memory.max", &limit, err);
+		if (r < 0 && r != -ENOENT)
+			return r;
+		if (r < 0 || limit == CGROUP_UNLIMITED)
+			return error_set(err, EINVAL,
+					 "memory.swap.max: a swap limit needs a memory limit");
+	}
+	if (res->memory_swap < limit)
+		return error_set(err, EINVAL,
+				 "memory.swap.max: memory+swap limit %" PRId64
+				 " is below the memory limit %" PRId64,
+				 res->memory_swap, limit);
+	return write_i64(cg, "memory.swap.max", res->memory_swap - limit, err);
+}
+
+/* cpu.max is "quota period": a period alone keeps the current quota (a quota alone keeps the
+ * current period: the kernel does that). */
+static int apply_cpu_max(struct cgroup *cg, const struct spec_resources *res, struct error *err)
+{
+	const char *dir = cg->hier[0].dir;
+	char buf[96], cur[32] = "max";
+	struct error ignored;
+
+	if (res->cpu_quota > 0 && res->cpu_period > 0)
+		snprintf(buf, sizeof(buf), "%" PRId64 " %" PRId64, res->cpu_quota, res->cpu_period);
+	else if (res->cpu_quota > 0)
+		snprintf(buf, sizeof(buf), "%" PRId64, res->cpu_quota);
+	else if (res->cpu_period > 0) {
+		if (cgroup_read(dir, "cpu.max", cur, sizeof(cur), &ignored) < 0 || !cur[0])
+			snprintf(cur, sizeof(cur), "max");
+		cur[strcspn(cur, " ")] = '\0';
+		snprintf(buf, sizeof(buf), "%s %" PRId64, cur, res->cpu_period);
+	} else
+		return 0;
+	return cgroup_write(cg, dir, "cpu.max", buf, err);
+}
+
 static int apply_cpu(struct cgroup *cg, const struct spec_resources *res, struct error *err)
 {
 	const char *dir = cg->hier[0].dir;
-	char buf[64];
 	int r = 0;
 
+	if (res->cpu_realtime_runtime > 0 || res->cpu_realtime_period > 0)
+		return error_set(err, EOPNOTSUPP,
+				 "cpu.rt_runtime_us: realtime scheduling needs cgroup v1");
 	if (res->cpu_shares > 0) {
 		int64_t s = res->cpu_shares < 2	       ? 2
 			    : res->cpu_shares > 262144 ? 262144
@@ -135,16 +190,8 @@ static int apply_cpu(struct cgroup *cg, const struct spec_resources *res, struct
 
 		r = write_i64(cg, "cpu.weight", 1 + ((s - 2) * 9999) / 262142, err);
 	}
-	if (r == 0 && (res->cpu_quota > 0 || res->cpu_period > 0)) {
-		if (res->cpu_quota > 0 && res->cpu_period > 0)
-			snprintf(buf, sizeof(buf), "%" PRId64 " %" PRId64, res->cpu_quota,
-				 res->cpu_period);
-		else if (res->cpu_quota > 0)
-			snprintf(buf, sizeof(buf), "%" PRId64, res->cpu_quota);
-		else
-			snprintf(buf, sizeof(buf), "max %" PRId64, res->cpu_period);
-		r = cgroup_write(cg, dir, "cpu.max", buf, err);
-	}
+	if (r == 0)
+		r = apply_cpu_max(cg, res, err);
 	if (r == 0 && res->cpu_cpus && res->cpu_cpus[0])
 		r = cgroup_write(cg, dir, "cpuset.cpus", res->cpu_cpus, err);
 	if (r == 0 && res->cpu_mems && res->cpu_mems[0])
@@ -152,18 +199,76 @@ static int apply_cpu(struct cgroup *cg, const struct spec_resources *res, struct
 	return r;
 }
 
-static int v2_apply(struct cgroup *cg, const struct spec_resources *res, struct error *err)
+/* pids.max (0 = max); io.bfq.weight takes the blkio weight as is, io.weight on 1..10000. */
+static int apply_pids_io(struct cgroup *cg, const struct spec_resources *res, struct error *err)
 {
+	const char *dir = cg->hier[0].dir;
+	int64_t w = res->blkio_weight;
 	int r = 0;
 
-	if (res->memory_limit > 0)
-		r = write_i64(cg, "memory.max", res->memory_limit, err);
-	if (r == 0 && res->pids_limit > 0)
+	if (res->pids_limit == 0)
+		r = cgroup_write(cg, dir, "pids.max", "max", err);
+	else if (res->pids_limit > 0)
 		r = write_i64(cg, "pids.max", res->pids_limit, err);
+	if (r < 0 || w <= 0)
+		return r;
+	if (cgroup_has_file(dir, "io.bfq.weight"))
+		return write_i64(cg, "io.bfq.weight", w, err);
+	return write_i64(cg, "io.weight", 1 + ((w < 10 ? 0 : w - 10) * 9999) / 990, err);
+}
+
+static int apply_hugetlb(struct cgroup *cg, const struct spec_resources *res, struct error *err)
+{
+	char file[128];
+	int r;
+
+	for (size_t i = 0; i < res->n_hugepage_limits; i++) {
+		const struct spec_kv *kv = &res->hugepage_limits[i];
+
+		snprintf(file, sizeof(file), "hugetlb.%s.max", kv->key);
+		if (strchr(kv->key, '/'))
+			return error_set(err, EINVAL, "%s: bad page size", file);
+		r = cgroup_write(cg, cg->hier[0].dir, file, kv->value, err);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* An eBPF program replaces the v1 lists. A plain tree (tests) cannot hold one: built only. */
+static int apply_devices(struct cgroup *cg, const struct spec_resources *res, struct error *err)
+{
+	cleanup_free struct bpf_insn *insns = NULL;
+	cleanup_fd int prog = -1;
+	size_t n = 0;
+	int r;
+
+	if (res->n_devices == 0)
+		return 0;
+	r = cgroup_devices_bpf_build(res->devices, res->n_devices, &insns, &n, err);
+	if (r < 0 || cg->plain)
+		return r;
+	prog = cgroup_devices_bpf_load(insns, n, err);
+	if (prog < 0)
+		return prog;
+	return cgroup_devices_bpf_attach(cg->hier[0].dir, prog, err);
+}
+
+static int v2_apply(struct cgroup *cg, const struct spec_resources *res, struct error *err)
+{
+	int r;
+
+	r = apply_memory(cg, res, err);
 	if (r == 0)
 		r = apply_cpu(cg, res, err);
 	if (r == 0)
+		r = apply_pids_io(cg, res, err);
+	if (r == 0)
+		r = apply_hugetlb(cg, res, err);
+	if (r == 0)
 		r = apply_unified(cg, res, err);
+	if (r == 0)
+		r = apply_devices(cg, res, err);
 	return r;
 }
 
@@ -239,6 +344,36 @@ static int v2_kill(struct cgroup *cg, int sig, struct error *err)
 	return cgroup_write(cg, cg->hier[0].dir, "cgroup.kill", "1", err);
 }
 
+static int v2_stats(struct cgroup *cg, struct cgroup_stats *ret, struct error *err)
+{
+	static const struct {
+		const char *file, *key;
+		size_t offset;
+	} files[] = {
+	    {"cpu.stat", "usage_usec", offsetof(struct cgroup_stats, cpu_usage_ns)},
+	    {"memory.current", NULL, offsetof(struct cgroup_stats, memory_usage)},
+	    {"memory.max", NULL, offsetof(struct cgroup_stats, memory_limit)},
+	    {"memory.peak", NULL, offsetof(struct cgroup_stats, memory_max_usage)},
+	    {"memory.events", "oom_kill", offsetof(struct cgroup_stats, oom_kills)},
+	    {"pids.current", NULL, offsetof(struct cgroup_stats, pids_current)},
+	    {"pids.max", NULL, offsetof(struct cgroup_stats, pids_limit)},
+	};
+	const char *dir = cg->hier[0].dir;
+
+	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
+		int64_t *field = (int64_t *)((char *)ret + files[i].offset);
+		int r = files[i].key ? cgroup_read_key(dir, files[i].file, files[i].key, field, err)
+				     : cgroup_read_i64(dir, files[i].file, field, err);
+
+		if (r < 0 && r != -ENOENT)
+			return r;
+	}
+	if (ret->cpu_usage_ns >= 0)
+		ret->cpu_usage_ns = ret->cpu_usage_ns > INT64_MAX / 1000 ? CGROUP_UNLIMITED
+									 : ret->cpu_usage_ns * 1000;
+	return 0;
+}
+
 const struct cgroup_ops cgroup_v2_ops = {
     .name = "v2",
     .init = v2_init,
@@ -249,4 +384,5 @@ const struct cgroup_ops cgroup_v2_ops = {
     .is_frozen = v2_is_frozen,
     .procs_hier = v2_procs_hier,
     .kill = v2_kill,
+    .stats = v2_stats,
 };

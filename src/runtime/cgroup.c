@@ -335,7 +335,13 @@ int cgroup_stats(struct cgroup *cg, struct cgroup_stats *ret, struct error *err)
 	const struct cgroup_hier *h = cg->ops->procs_hier(cg);
 	struct stat st;
 
-	*ret = (struct cgroup_stats){-1, -1, -1, -1, -1, -1, -1};
+	*ret = (struct cgroup_stats){.cpu_usage_ns = -1,
+				     .memory_usage = -1,
+				     .memory_limit = -1,
+				     .memory_max_usage = -1,
+				     .pids_current = -1,
+				     .pids_limit = -1,
+				     .oom_kills = -1};
 	if (!h || stat(h->dir, &st) < 0)
 		return error_errno(err, "stats of cgroup %s", cg->path);
 	if (cg->ops->stats(cg, ret, err) < 0)

@@ -31,17 +31,20 @@ struct cgroup *cgroup_open_backend(const char *mountroot, const char *path, int 
 				   struct error *err);
 /* Moves pid into the cgroup in every hierarchy. */
 int cgroup_enter(struct cgroup *cg, pid_t pid, struct error *err);
-/* Applies every set field of linux.resources (borrowed; -1, 0 or NULL = leave as is), so it
- * serves both create and update. v1: memory.limit_in_bytes, soft_limit_in_bytes,
- * memsw.limit_in_bytes (if present; ordered against the current limit), oom_control; cpu.shares,
- * cfs_period_us/cfs_quota_us, rt_period_us/rt_runtime_us; cpuset.cpus/mems; pids.max (0 = max);
- * blkio.bfq.weight or blkio.weight; hugetlb.<size>.limit_in_bytes; devices.deny "a" then each
- * rule in order. v2: memory.max, memory.low, memory.swap.max (swap - limit); cpu.weight, cpu.max
- * (keeping the current quota or period), cpuset.cpus/mems; pids.max; io.bfq.weight or io.weight;
- * hugetlb.<size>.max; unified keys; devices as an eBPF program attached to the cgroup, replacing
- * the one attached before. res->devices is applied as given: pass cgroup_device_rules() to get
- * the default deny-all plus the standard devices. Errors name the file: "cgroup /c1: resources:
- * memory.limit_in_bytes: write 1048576: Device or resource busy". */
+/* Applies every set field of linux.resources (borrowed), so it serves both create and update:
+ * -1, NULL and empty lists leave a setting as it is, and so does 0 where runc reads 0 as unset
+ * (memory limit/reservation/swap, cpu shares/quota/period/realtime, blkio weight); pids.limit 0
+ * means "max"; disableOOMKiller false leaves the OOM killer as it is. v1: memory.limit_in_bytes,
+ * soft_limit_in_bytes, memsw.limit_in_bytes (if present; ordered against the current limit),
+ * oom_control; cpu.shares, cfs_period_us/cfs_quota_us, rt_period_us/rt_runtime_us;
+ * cpuset.cpus/mems; pids.max (0 = max); blkio.bfq.weight or blkio.weight;
+ * hugetlb.<size>.limit_in_bytes; devices.deny "a" then each rule in order. v2: memory.max,
+ * memory.low, memory.swap.max (swap - limit); cpu.weight, cpu.max (keeping the current quota or
+ * period), cpuset.cpus/mems; pids.max; io.bfq.weight or io.weight; hugetlb.<size>.max; unified
+ * keys; devices as an eBPF program attached to the cgroup, replacing the one attached before.
+ * res->devices is applied as given: pass cgroup_device_rules() to get the default deny-all plus the
+ * standard devices. Errors name the file: "cgroup /c1: resources: memory.limit_in_bytes: write
+ * 1048576: Device or resource busy". */
 int cgroup_apply(struct cgroup *cg, const struct spec_resources *res, struct error *err);
 
 /* The devices every container may use (runc's list: mknod of any b/c device, null, zero, full,
@@ -57,13 +60,13 @@ int cgroup_device_rules(const struct spec *spec, struct spec_device_rule **ret, 
  * page-counter maximum) read as CGROUP_UNLIMITED. */
 #define CGROUP_UNLIMITED INT64_MAX
 struct cgroup_stats {
-	int64_t cpu_usage_ns;	   /* v1 cpuacct.usage; v2 cpu.stat usage_usec * 1000 */
-	int64_t memory_usage;	   /* bytes: v1 memory.usage_in_bytes; v2 memory.current */
-	int64_t memory_limit;	   /* v1 memory.limit_in_bytes; v2 memory.max */
-	int64_t memory_max_usage;  /* v1 memory.max_usage_in_bytes; v2 memory.peak */
-	int64_t pids_current;	   /* pids.current */
-	int64_t pids_limit;	   /* pids.max */
-	int64_t oom_kills;	   /* "oom_kill N" in v1 memory.oom_control, v2 memory.events */
+	int64_t cpu_usage_ns;	  /* v1 cpuacct.usage; v2 cpu.stat usage_usec * 1000 */
+	int64_t memory_usage;	  /* bytes: v1 memory.usage_in_bytes; v2 memory.current */
+	int64_t memory_limit;	  /* v1 memory.limit_in_bytes; v2 memory.max */
+	int64_t memory_max_usage; /* v1 memory.max_usage_in_bytes; v2 memory.peak */
+	int64_t pids_current;	  /* pids.current */
+	int64_t pids_limit;	  /* pids.max */
+	int64_t oom_kills;	  /* "oom_kill N" in v1 memory.oom_control, v2 memory.events */
 };
 /* Reads the counters into *ret. Fails if the cgroup is gone or a file cannot be read. */
 int cgroup_stats(struct cgroup *cg, struct cgroup_stats *ret, struct error *err);

@@ -329,6 +329,20 @@ static int handshake(struct created *c, struct error *err)
 	return r;
 }
 
+/* linux.resources, with the device rules every container gets: deny all but the standard
+ * devices, linux.devices and what the spec allows. */
+static int apply_resources(struct cgroup *cg, const struct spec *spec, struct error *err)
+{
+	struct spec_resources res = spec->resources;
+	cleanup_free struct spec_device_rule *rules = NULL;
+	int r = cgroup_device_rules(spec, &rules, &res.n_devices, err);
+
+	if (r < 0)
+		return r;
+	res.devices = rules;
+	return cgroup_apply(cg, &res, err);
+}
+
 /* The terminal's socket: --console-socket, or (own_tty: `run` in the foreground) one end of a
  * pair whose other end receives the pty master for us to proxy. */
 static int open_console(const struct container_opts *o, bool own_tty, int *ret_fd, int *ret_recv,
@@ -410,12 +424,9 @@ static int do_create(const struct container_opts *o, bool own_tty, struct create
 		r = -err->code;
 		goto fail;
 	}
-	if (c->spec->has_resources) {
-		r = cgroup_apply(c->cg, &c->spec->resources, err);
-		if (r < 0)
-			goto fail;
-	}
-	r = sync_pair(fds, err);
+	r = apply_resources(c->cg, c->spec, err);
+	if (r == 0)
+		r = sync_pair(fds, err);
 	if (r < 0)
 		goto fail;
 	c->sync_fd = fds[0];

@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <ftw.h>
 #include <linux/magic.h>
 #include <setjmp.h>
@@ -17,9 +18,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -509,12 +513,256 @@ static void test_v2_apply(void **state)
 	res = unset_resources();
 	res.cpu_period = 50000;
 	assert_int_equal(cgroup_apply(cg, &res, &err), 0);
+	assert_string_equal(get(pathf("%s/c1/cpu.max", f->root)), "25000 50000");
+	unlink(pathf("%s/c1/cpu.max", f->root));
+	assert_int_equal(cgroup_apply(cg, &res, &err), 0);
 	assert_string_equal(get(pathf("%s/c1/cpu.max", f->root)), "max 50000");
 
 	res.unified = &bad;
 	res.n_unified = 1;
 	assert_int_equal(cgroup_apply(cg, &res, &err), -EINVAL);
 	assert_non_null(strstr(err.msg, "bad key"));
+	cgroup_free(cg);
+}
+
+/* Every linux.resources field on the v1 tree; hugetlb and blkio hierarchies added. */
+static void test_v1_apply_all(void **state)
+{
+	struct fixture *f = *state;
+	struct error err = {0};
+	struct spec_kv huge = {.key = (char *)"2MB", .value = (char *)"4194304"};
+	struct spec_device_rule rules[] = {
+	    {.allow = false, .type = 'a', .major = -1, .minor = -1, .access = "rwm"},
+	    {.allow = true, .type = 'c', .major = 1, .minor = 3, .access = "rwm"},
+	    {.allow = false, .type = 'c', .major = 1, .minor = -1, .access = "w"},
+	};
+	struct spec_resources res = unset_resources();
+	struct cgroup *cg = cgroup_create_backend(f->root, "/c1", 1, &err);
+
+	assert_non_null(cg);
+	/* no blkio or hugetlb hierarchy yet: the error names the file and the controller */
+	res.blkio_weight = 500;
+	assert_int_equal(cgroup_apply(cg, &res, &err), -EOPNOTSUPP);
+	assert_non_null(strstr(err.msg, "blkio.weight: no blkio cgroup hierarchy"));
+	res = unset_resources();
+	res.hugepage_limits = &huge;
+	res.n_hugepage_limits = 1;
+	assert_int_equal(cgroup_apply(cg, &res, &err), -EOPNOTSUPP);
+	assert_non_null(strstr(err.msg, "hugetlb.2MB.limit_in_bytes"));
+	cgroup_free(cg);
+
+	assert_int_equal(mkdir(pathf("%s/blkio", f->root), 0755), 0);
+	assert_int_equal(mkdir(pathf("%s/hugetlb", f->root), 0755), 0);
+	cg = cgroup_create_backend(f->root, "/c1", 1, &err);
+	assert_non_null(cg);
+	put(pathf("%s/memory/c1/memory.memsw.limit_in_bytes", f->root), "9223372036854771712\n");
+	res.memory_limit = 64 << 20;
+	res.memory_reservation = 32 << 20;
+	res.memory_swap = 128 << 20;
+	res.disable_oom_killer = true;
+	res.cpu_realtime_period = 1000000;
+	res.cpu_realtime_runtime = 950000;
+	res.cpu_mems = (char *)"0";
+	res.pids_limit = 0;
+	res.blkio_weight = 500;
+	res.devices = rules;
+	res.n_devices = ARRAY_SIZE(rules);
+	assert_int_equal(cgroup_apply(cg, &res, &err), 0);
+	assert_string_equal(get(pathf("%s/memory/c1/memory.limit_in_bytes", f->root)), "67108864");
+	assert_string_equal(get(pathf("%s/memory/c1/memory.soft_limit_in_bytes", f->root)),
+			    "33554432");
+	assert_string_equal(get(pathf("%s/memory/c1/memory.memsw.limit_in_bytes", f->root)),
+			    "134217728");
+	assert_string_equal(get(pathf("%s/memory/c1/memory.oom_control", f->root)), "1");
+	assert_string_equal(get(pathf("%s/cpu/c1/cpu.rt_period_us", f->root)), "1000000");
+	assert_string_equal(get(pathf("%s/cpu/c1/cpu.rt_runtime_us", f->root)), "950000");
+	assert_null(get(pathf("%s/cpu/c1/cpu.shares", f->root)));
+	assert_string_equal(get(pathf("%s/cpuset/c1/cpuset.mems", f->root)), "0");
+	assert_string_equal(get(pathf("%s/pids/c1/pids.max", f->root)), "max");
+	assert_string_equal(get(pathf("%s/blkio/c1/blkio.weight", f->root)), "500");
+	assert_string_equal(get(pathf("%s/hugetlb/c1/hugetlb.2MB.limit_in_bytes", f->root)),
+			    "4194304");
+	/* each rule is one write: the plain file keeps the last one of each kind */
+	assert_string_equal(get(pathf("%s/devices/c1/devices.allow", f->root)), "c 1:3 rwm");
+	assert_string_equal(get(pathf("%s/devices/c1/devices.deny", f->root)), "c 1:* w");
+
+	/* bfq's weight file wins where it exists */
+	put(pathf("%s/blkio/c1/blkio.bfq.weight", f->root), "100\n");
+	res = unset_resources();
+	res.blkio_weight = 200;
+	assert_int_equal(cgroup_apply(cg, &res, &err), 0);
+	assert_string_equal(get(pathf("%s/blkio/c1/blkio.bfq.weight", f->root)), "200");
+	assert_string_equal(get(pathf("%s/blkio/c1/blkio.weight", f->root)), "500");
+	cgroup_free(cg);
+}
+
+static void test_v1_apply_memory_errors(void **state)
+{
+	struct fixture *f = *state;
+	struct error err = {0};
+	struct spec_kv kv = {.key = (char *)"memory.high", .value = (char *)"1"};
+	struct spec_resources res = unset_resources();
+	struct cgroup *cg = cgroup_create_backend(f->root, "/c1", 1, &err);
+
+	assert_non_null(cg);
+	/* no memsw file (swap accounting off): swap is left alone */
+	res.memory_limit = 64 << 20;
+	res.memory_swap = 128 << 20;
+	assert_int_equal(cgroup_apply(cg, &res, &err), 0);
+	assert_null(get(pathf("%s/memory/c1/memory.memsw.limit_in_bytes", f->root)));
+	/* memory+swap below memory: refused before any write */
+	put(pathf("%s/memory/c1/memory.memsw.limit_in_bytes", f->root), "1\n");
+	res.memory_limit = 256 << 20;
+	assert_int_equal(cgroup_apply(cg, &res, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "memory.memsw.limit_in_bytes: memory+swap limit"));
+	assert_string_equal(get(pathf("%s/memory/c1/memory.limit_in_bytes", f->root)), "67108864");
+	/* swap alone */
+	res.memory_limit = -1;
+	assert_int_equal(cgroup_apply(cg, &res, &err), 0);
+	assert_string_equal(get(pathf("%s/memory/c1/memory.memsw.limit_in_bytes", f->root)),
+			    "134217728");
+	/* a failed write names the file and the value */
+	assert_int_equal(unlink(pathf("%s/memory/c1/memory.limit_in_bytes", f->root)), 0);
+	assert_int_equal(symlink("/dev/full", pathf("%s/memory/c1/memory.limit_in_bytes", f->root)),
+			 0);
+	res = unset_resources();
+	res.memory_limit = 1 << 20;
+	assert_int_equal(cgroup_apply(cg, &res, &err), -ENOSPC);
+	assert_string_equal(err.msg, "cgroup /c1: resources: memory.limit_in_bytes: write 1048576: "
+				     "No space left on device");
+	/* unified keys need v2: the key is named */
+	res = unset_resources();
+	res.unified = &kv;
+	res.n_unified = 1;
+	assert_int_equal(cgroup_apply(cg, &res, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "\"memory.high\" needs cgroup v2"));
+	cgroup_free(cg);
+}
+
+static void test_v1_stats(void **state)
+{
+	struct fixture *f = *state;
+	struct error err = {0};
+	struct cgroup_stats st;
+	struct cgroup *cg = cgroup_create_backend(f->root, "/c1", 1, &err);
+
+	assert_non_null(cg);
+	assert_int_equal(cgroup_stats(cg, &st, &err), 0);
+	assert_int_equal(st.cpu_usage_ns, -1);
+	assert_int_equal(st.oom_kills, -1);
+	put(pathf("%s/cpuacct/c1/cpuacct.usage", f->root), "123456789\n");
+	put(pathf("%s/memory/c1/memory.usage_in_bytes", f->root), "4096\n");
+	put(pathf("%s/memory/c1/memory.limit_in_bytes", f->root), "9223372036854771712\n");
+	put(pathf("%s/memory/c1/memory.max_usage_in_bytes", f->root), "8192\n");
+	put(pathf("%s/memory/c1/memory.oom_control", f->root),
+	    "oom_kill_disable 0\nunder_oom 0\noom_kill 3\n");
+	put(pathf("%s/pids/c1/pids.current", f->root), "5\n");
+	put(pathf("%s/pids/c1/pids.max", f->root), "max\n");
+	assert_int_equal(cgroup_stats(cg, &st, &err), 0);
+	assert_int_equal(st.cpu_usage_ns, 123456789);
+	assert_int_equal(st.memory_usage, 4096);
+	assert_true(st.memory_limit == CGROUP_UNLIMITED);
+	assert_int_equal(st.memory_max_usage, 8192);
+	assert_int_equal(st.oom_kills, 3);
+	assert_int_equal(st.pids_current, 5);
+	assert_true(st.pids_limit == CGROUP_UNLIMITED);
+
+	put(pathf("%s/pids/c1/pids.current", f->root), "five\n");
+	assert_int_equal(cgroup_stats(cg, &st, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "pids.current: not a number"));
+	put(pathf("%s/pids/c1/pids.current", f->root), "5\n");
+	put(pathf("%s/memory/c1/memory.oom_control", f->root), "oom_kill x\n");
+	assert_int_equal(cgroup_stats(cg, &st, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "memory.oom_control: bad \"oom_kill\" line"));
+	cgroup_free(cg);
+}
+
+static void test_v2_apply_all(void **state)
+{
+	struct fixture *f = *state;
+	struct error err = {0};
+	struct spec_kv huge = {.key = (char *)"1GB", .value = (char *)"1073741824"};
+	struct spec_device_rule rules[] = {
+	    {.allow = false, .type = 'a', .major = -1, .minor = -1, .access = "rwm"},
+	    {.allow = true, .type = 'c', .major = 1, .minor = 3, .access = "rwm"},
+	};
+	struct spec_resources res = unset_resources();
+	struct cgroup *cg = cgroup_create_backend(f->root, "/c1", 2, &err);
+
+	assert_non_null(cg);
+	res.memory_limit = 64 << 20;
+	res.memory_reservation = 16 << 20;
+	res.memory_swap = 96 << 20;
+	res.disable_oom_killer = true; /* no v2 equivalent: ignored, as runc */
+	res.pids_limit = 0;
+	res.blkio_weight = 500;
+	res.hugepage_limits = &huge;
+	res.n_hugepage_limits = 1;
+	res.devices = rules; /* a plain tree cannot hold a program: built, not loaded */
+	res.n_devices = ARRAY_SIZE(rules);
+	assert_int_equal(cgroup_apply(cg, &res, &err), 0);
+	assert_string_equal(get(pathf("%s/c1/memory.max", f->root)), "67108864");
+	assert_string_equal(get(pathf("%s/c1/memory.low", f->root)), "16777216");
+	assert_string_equal(get(pathf("%s/c1/memory.swap.max", f->root)), "33554432");
+	assert_null(get(pathf("%s/c1/memory.oom_control", f->root)));
+	assert_string_equal(get(pathf("%s/c1/pids.max", f->root)), "max");
+	assert_string_equal(get(pathf("%s/c1/io.weight", f->root)), "4950");
+	assert_string_equal(get(pathf("%s/c1/hugetlb.1GB.max", f->root)), "1073741824");
+	assert_null(get(pathf("%s/c1/devices.allow", f->root)));
+
+	put(pathf("%s/c1/io.bfq.weight", f->root), "100\n");
+	res = unset_resources();
+	res.blkio_weight = 300;
+	res.memory_swap = 64 << 20; /* swap alone: against the current memory.max */
+	assert_int_equal(cgroup_apply(cg, &res, &err), 0);
+	assert_string_equal(get(pathf("%s/c1/io.bfq.weight", f->root)), "300");
+	assert_string_equal(get(pathf("%s/c1/memory.swap.max", f->root)), "0");
+
+	res = unset_resources();
+	res.memory_swap = 32 << 20;
+	assert_int_equal(cgroup_apply(cg, &res, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "memory.swap.max: memory+swap limit"));
+	put(pathf("%s/c1/memory.max", f->root), "max\n");
+	assert_int_equal(cgroup_apply(cg, &res, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "memory.swap.max: a swap limit needs a memory limit"));
+
+	res = unset_resources();
+	res.cpu_realtime_runtime = 1000;
+	assert_int_equal(cgroup_apply(cg, &res, &err), -EOPNOTSUPP);
+	assert_non_null(strstr(err.msg, "cpu.rt_runtime_us"));
+	cgroup_free(cg);
+}
+
+static void test_v2_stats(void **state)
+{
+	struct fixture *f = *state;
+	struct error err = {0};
+	struct cgroup_stats st;
+	struct cgroup *cg = cgroup_create_backend(f->root, "/c1", 2, &err);
+
+	assert_non_null(cg);
+	put(pathf("%s/c1/cpu.stat", f->root), "usage_usec 2500\nuser_usec 2000\nsystem_usec 500\n");
+	put(pathf("%s/c1/memory.current", f->root), "1048576\n");
+	put(pathf("%s/c1/memory.max", f->root), "max\n");
+	put(pathf("%s/c1/memory.events", f->root), "low 0\nhigh 0\nmax 7\noom 2\noom_kill 1\n");
+	put(pathf("%s/c1/pids.current", f->root), "3\n");
+	put(pathf("%s/c1/pids.max", f->root), "50\n");
+	assert_int_equal(cgroup_stats(cg, &st, &err), 0);
+	assert_int_equal(st.cpu_usage_ns, 2500000);
+	assert_int_equal(st.memory_usage, 1048576);
+	assert_true(st.memory_limit == CGROUP_UNLIMITED);
+	assert_int_equal(st.memory_max_usage, -1); /* no memory.peak before Linux 5.19 */
+	assert_int_equal(st.oom_kills, 1);
+	assert_int_equal(st.pids_current, 3);
+	assert_int_equal(st.pids_limit, 50);
+	put(pathf("%s/c1/memory.peak", f->root), "2097152\n");
+	assert_int_equal(cgroup_stats(cg, &st, &err), 0);
+	assert_int_equal(st.memory_max_usage, 2097152);
+
+	unlink_files(pathf("%s/c1", f->root));
+	assert_int_equal(cgroup_destroy(cg, &err), 0);
+	assert_int_equal(cgroup_stats(cg, &st, &err), -ENOENT);
+	assert_non_null(strstr(err.msg, "stats of cgroup /c1"));
 	cgroup_free(cg);
 }
 
@@ -526,6 +774,31 @@ static bool real_v1_available(void)
 	return geteuid() == 0 && statfs("/sys/fs/cgroup/pids", &sfs) == 0 &&
 	       sfs.f_type == CGROUP_SUPER_MAGIC && statfs("/sys/fs/cgroup", &sfs) == 0 &&
 	       sfs.f_type != CGROUP2_SUPER_MAGIC;
+}
+
+/* SIGKILLs what is left in our test cgroup (only processes this test started). */
+static void kill_leftovers(const char *dir)
+{
+	char *procs = get(pathf("%s/cgroup.procs", dir));
+
+	for (char *p = procs; p && *p;) {
+		char *end;
+		long pid = strtol(p, &end, 10);
+
+		if (end == p)
+			break;
+		if (pid > 0)
+			kill((pid_t)pid, SIGKILL);
+		p = end + (*end == '\n');
+	}
+}
+
+static void rmdir_retry(const char *dir)
+{
+	for (int i = 0; i < 100 && rmdir(dir) < 0 && errno == EBUSY; i++) {
+		kill_leftovers(dir);
+		usleep(10000);
+	}
 }
 
 static int teardown_real(void **state)
@@ -541,9 +814,12 @@ static int teardown_real(void **state)
 	while (d && f->real_top[0] && (de = readdir(d))) {
 		if (de->d_name[0] == '.')
 			continue;
-		rmdir(pathf("/sys/fs/cgroup/%s%s/c1", de->d_name, f->real_top));
+		rmdir_retry(pathf("/sys/fs/cgroup/%s%s/c1", de->d_name, f->real_top));
 		rmdir(pathf("/sys/fs/cgroup/%s%s", de->d_name, f->real_top));
 	}
+	while (waitpid(-1, NULL, WNOHANG) > 0)
+		;
+	prctl(PR_SET_CHILD_SUBREAPER, 0);
 	free(f);
 	return 0;
 }
@@ -626,6 +902,332 @@ static void test_real_v1(void **state)
 	cgroup_free(cg);
 }
 
+/* Creates /vessel-test-<pid>/c1 in this machine's v1 hierarchies; NULL (skip) when not possible. */
+static struct cgroup *real_cgroup(struct fixture *f)
+{
+	struct error err = {0};
+	struct cgroup *cg;
+
+	snprintf(f->real_top, sizeof(f->real_top), "/vessel-test-%d", (int)getpid());
+	cg = cgroup_create("/sys/fs/cgroup", pathf("%s/c1", f->real_top), &err);
+	if (!cg)
+		fail_msg("%s", err.msg);
+	return cg;
+}
+
+/* Forks a child that runs fn once it is in cg; returns its pid. */
+static pid_t spawn_in(struct cgroup *cg, int (*fn)(void *), void *arg)
+{
+	struct error err = {0};
+	int p[2];
+	pid_t pid;
+	char c = 'x';
+
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(p[1]);
+		if (read(p[0], &c, 1) != 1)
+			_exit(99);
+		_exit(fn(arg));
+	}
+	close(p[0]);
+	if (cgroup_enter(cg, pid, &err) < 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		fail_msg("%s", err.msg);
+	}
+	assert_int_equal(write(p[1], &c, 1), 1);
+	close(p[1]);
+	return pid;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int burn_cpu(void *arg)
+{
+	double end = now_s() + *(const double *)arg;
+	volatile unsigned long x = 0;
+
+	while (now_s() < end)
+		x++;
+	return 0;
+}
+
+static void test_real_cpu_quota(void **state)
+{
+	struct fixture *f = *state;
+	struct spec_resources res = unset_resources();
+	struct error err = {0};
+	struct cgroup_stats st0, st1;
+	double secs = 3.0, t0, t1, used;
+	struct cgroup *cg;
+	int status;
+
+	if (!real_v1_available())
+		skip(); /* needs root and this machine's cgroup v1 hierarchies */
+	cg = real_cgroup(f);
+	res.cpu_quota = 25000;
+	res.cpu_period = 100000;
+	if (cgroup_apply(cg, &res, &err) < 0)
+		fail_msg("%s", err.msg);
+	assert_int_equal(cgroup_stats(cg, &st0, &err), 0);
+	t0 = now_s();
+	f->child = spawn_in(cg, burn_cpu, &secs);
+	assert_int_equal(waitpid(f->child, &status, 0), f->child);
+	f->child = 0;
+	t1 = now_s();
+	assert_int_equal(cgroup_stats(cg, &st1, &err), 0);
+	used = (double)(st1.cpu_usage_ns - st0.cpu_usage_ns) / 1e9 / (t1 - t0);
+	print_message("cpu quota 25000/100000: %.3f CPU over %.2f s\n", used, t1 - t0);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	assert_true(used > 0.20 && used < 0.30);
+	assert_int_equal(cgroup_destroy(cg, &err), 0);
+	cgroup_free(cg);
+}
+
+static int touch_memory(void *arg)
+{
+	size_t size = *(const size_t *)arg;
+	char *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return 2;
+	for (size_t i = 0; i < size; i += 4096)
+		p[i] = 1;
+	return 0;
+}
+
+static void test_real_oom(void **state)
+{
+	struct fixture *f = *state;
+	struct spec_resources res = unset_resources();
+	struct error err = {0};
+	size_t size = 128 << 20;
+	struct cgroup_stats st;
+	struct cgroup *cg;
+	int status;
+
+	if (!real_v1_available())
+		skip(); /* needs root and this machine's cgroup v1 hierarchies */
+	cg = real_cgroup(f);
+	res.memory_limit = 64 << 20;
+	res.memory_swap = 64 << 20; /* no swapping out of it either */
+	if (cgroup_apply(cg, &res, &err) < 0)
+		fail_msg("%s", err.msg);
+	f->child = spawn_in(cg, touch_memory, &size);
+	assert_int_equal(waitpid(f->child, &status, 0), f->child);
+	f->child = 0;
+	assert_true(WIFSIGNALED(status));
+	assert_int_equal(WTERMSIG(status), SIGKILL);
+	assert_int_equal(cgroup_stats(cg, &st, &err), 0);
+	assert_true(st.oom_kills >= 1);
+	assert_int_equal(st.memory_limit, 64 << 20);
+	assert_true(st.memory_max_usage > 48 << 20 && st.memory_max_usage <= 64 << 20);
+	assert_int_equal(cgroup_destroy(cg, &err), 0);
+	cgroup_free(cg);
+}
+
+/* Every process forks until the deadline; a failed fork waits a millisecond. */
+static int fork_bomb(void *arg)
+{
+	double end = now_s() + *(const double *)arg;
+
+	while (now_s() < end) {
+		if (fork() < 0)
+			usleep(1000);
+	}
+	return 0;
+}
+
+static void test_real_fork_bomb(void **state)
+{
+	struct fixture *f = *state;
+	struct spec_resources res = unset_resources();
+	struct error err = {0};
+	double secs = 4.0, end;
+	int64_t peak = -1, failed = 0;
+	size_t max_tasks = 0;
+	struct cgroup_stats st;
+	const char *dir;
+	struct cgroup *cg;
+	pid_t host;
+	int status;
+
+	if (!real_v1_available())
+		skip(); /* needs root and this machine's cgroup v1 hierarchies */
+	cg = real_cgroup(f);
+	res.pids_limit = 50;
+	if (cgroup_apply(cg, &res, &err) < 0)
+		fail_msg("%s", err.msg);
+	/* orphaned bombers come to us, so that they are reaped */
+	assert_int_equal(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
+	f->child = spawn_in(cg, fork_bomb, &secs);
+	/* pids.current itself may read a little above the limit while forks are being refused
+	 * (charged, then reverted), so count the tasks and read the kernel's pids.peak */
+	for (end = now_s() + 2.0; now_s() < end; usleep(10000)) {
+		cleanup_free pid_t *pids = NULL;
+		size_t n = 0;
+
+		assert_int_equal(cgroup_pids(cg, &pids, &n, &err), 0);
+		max_tasks = n > max_tasks ? n : max_tasks;
+	}
+	dir = cgroup_find_hier(cg, "pids")->dir;
+	if (cgroup_read_i64(dir, "pids.peak", &peak, &err) == -ENOENT)
+		peak = (int64_t)max_tasks; /* before Linux 6.1 */
+	/* the host can still fork */
+	host = fork();
+	if (host == 0)
+		_exit(7);
+	assert_true(host > 0);
+	assert_int_equal(waitpid(host, &status, 0), host);
+	assert_int_equal(WEXITSTATUS(status), 7);
+	assert_int_equal(cgroup_read_key(dir, "pids.events", "max", &failed, &err), 0);
+	assert_int_equal(cgroup_kill_all(cg, SIGKILL, &err), 0);
+	for (end = now_s() + 3.0; now_s() < end; usleep(5000)) {
+		while (waitpid(-1, NULL, WNOHANG) > 0)
+			;
+		assert_int_equal(cgroup_stats(cg, &st, &err), 0);
+		if (st.pids_current == 0)
+			break;
+	}
+	f->child = 0;
+	prctl(PR_SET_CHILD_SUBREAPER, 0);
+	print_message("fork bomb under pids.max 50: pids.peak %" PRId64
+		      ", at most %zu tasks seen, %" PRId64 " forks refused\n",
+		      peak, max_tasks, failed);
+	assert_int_equal(st.pids_current, 0);
+	assert_true(peak >= 45 && peak <= 50);
+	assert_true(max_tasks <= 50);
+	assert_true(failed > 0);
+	assert_int_equal(cgroup_destroy(cg, &err), 0);
+	cgroup_free(cg);
+}
+
+static int touch_and_wait(void *arg)
+{
+	int r = touch_memory(arg);
+
+	if (r == 0)
+		pause();
+	return r;
+}
+
+static bool host_has_swap(void)
+{
+	char *swaps = get("/proc/swaps");
+
+	return !swaps || strchr(swaps, '\n') != strrchr(swaps, '\n');
+}
+
+static void test_real_memory_update(void **state)
+{
+	struct fixture *f = *state;
+	struct spec_resources res = unset_resources();
+	struct error err = {0};
+	size_t size = 16 << 20;
+	struct cgroup_stats st;
+	const char *dir;
+	struct cgroup *cg;
+
+	if (!real_v1_available())
+		skip(); /* needs root and this machine's cgroup v1 hierarchies */
+	cg = real_cgroup(f);
+	dir = cgroup_find_hier(cg, "memory")->dir;
+	f->child = spawn_in(cg, touch_and_wait, &size);
+	static const int64_t steps[][2] = {{64, 64}, {256, 512}, {128, 128}, {32, 32}, {24, 0}};
+	for (size_t i = 0; i < ARRAY_SIZE(steps); i++) {
+		res.memory_limit = steps[i][0] << 20;
+		res.memory_swap = steps[i][1] ? steps[i][1] << 20 : -1;
+		if (cgroup_apply(cg, &res, &err) < 0)
+			fail_msg("step %zu: %s", i, err.msg);
+		assert_int_equal(atoll(get(pathf("%s/memory.limit_in_bytes", dir))),
+				 steps[i][0] << 20);
+		if (steps[i][1] && cgroup_has_file(dir, "memory.memsw.limit_in_bytes"))
+			assert_int_equal(atoll(get(pathf("%s/memory.memsw.limit_in_bytes", dir))),
+					 steps[i][1] << 20);
+	}
+	/* raising the limit alone above memory+swap: refused, saying what to do */
+	res.memory_limit = 64 << 20;
+	if (cgroup_has_file(dir, "memory.memsw.limit_in_bytes")) {
+		assert_int_equal(cgroup_apply(cg, &res, &err), -EINVAL);
+		assert_non_null(strstr(err.msg, "above the memory+swap limit 33554432: set swap"));
+	}
+	for (int i = 0; i < 200 && cgroup_stats(cg, &st, &err) == 0 && st.memory_usage < 16 << 20;
+	     i++)
+		usleep(5000);
+	assert_true(st.memory_usage >= 16 << 20);
+	if (!host_has_swap()) {
+		/* below what the task holds, with nowhere to swap it: the kernel says busy */
+		res = unset_resources();
+		res.memory_limit = 1 << 20;
+		assert_int_equal(cgroup_apply(cg, &res, &err), -EBUSY);
+		assert_non_null(strstr(err.msg, "resources: memory.limit_in_bytes: write 1048576: "
+						"Device or resource busy"));
+		assert_int_equal(atoll(get(pathf("%s/memory.limit_in_bytes", dir))), 24 << 20);
+	}
+	kill(f->child, SIGKILL);
+	waitpid(f->child, NULL, 0);
+	f->child = 0;
+	assert_int_equal(cgroup_destroy(cg, &err), 0);
+	cgroup_free(cg);
+}
+
+/* exit status: bit 0 /dev/null did not open, bit 1 /dev/zero was not refused with EPERM */
+static int probe_devices(void *arg)
+{
+	int fd, ret = 0;
+
+	fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		ret |= 1;
+	else
+		close(fd);
+	fd = open("/dev/zero", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0 || errno != EPERM)
+		ret |= 2;
+	if (fd >= 0)
+		close(fd);
+	return ret;
+}
+
+static void test_real_devices_v1(void **state)
+{
+	struct fixture *f = *state;
+	struct spec_device_rule rules[] = {
+	    {.allow = false, .type = 'a', .major = -1, .minor = -1, .access = "rwm"},
+	    {.allow = true, .type = 'c', .major = 1, .minor = 3, .access = "rwm"},
+	};
+	struct spec_resources res = unset_resources();
+	struct error err = {0};
+	struct cgroup *cg;
+	int status;
+
+	if (!real_v1_available())
+		skip(); /* needs root and this machine's cgroup v1 hierarchies */
+	cg = real_cgroup(f);
+	res.devices = rules;
+	res.n_devices = ARRAY_SIZE(rules);
+	if (cgroup_apply(cg, &res, &err) < 0)
+		fail_msg("%s", err.msg);
+	assert_string_equal(get(pathf("%s/devices.list", cgroup_find_hier(cg, "devices")->dir)),
+			    "c 1:3 rwm\n");
+	f->child = spawn_in(cg, probe_devices, NULL);
+	assert_int_equal(waitpid(f->child, &status, 0), f->child);
+	f->child = 0;
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_int_equal(cgroup_destroy(cg, &err), 0);
+	cgroup_free(cg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -636,11 +1238,21 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_v1_freeze, setup_v1, teardown_tree),
 	    cmocka_unit_test_setup_teardown(test_v1_pids_and_kill, setup_v1, teardown_tree),
 	    cmocka_unit_test_setup_teardown(test_v1_apply, setup_v1, teardown_tree),
+	    cmocka_unit_test_setup_teardown(test_v1_apply_all, setup_v1, teardown_tree),
+	    cmocka_unit_test_setup_teardown(test_v1_apply_memory_errors, setup_v1, teardown_tree),
+	    cmocka_unit_test_setup_teardown(test_v1_stats, setup_v1, teardown_tree),
 	    cmocka_unit_test_setup_teardown(test_v2_create_enter_destroy, setup_v2, teardown_tree),
 	    cmocka_unit_test_setup_teardown(test_v2_freeze, setup_v2, teardown_tree),
 	    cmocka_unit_test_setup_teardown(test_v2_pids_and_kill, setup_v2, teardown_tree),
 	    cmocka_unit_test_setup_teardown(test_v2_apply, setup_v2, teardown_tree),
+	    cmocka_unit_test_setup_teardown(test_v2_apply_all, setup_v2, teardown_tree),
+	    cmocka_unit_test_setup_teardown(test_v2_stats, setup_v2, teardown_tree),
 	    cmocka_unit_test_setup_teardown(test_real_v1, setup_real, teardown_real),
+	    cmocka_unit_test_setup_teardown(test_real_cpu_quota, setup_real, teardown_real),
+	    cmocka_unit_test_setup_teardown(test_real_oom, setup_real, teardown_real),
+	    cmocka_unit_test_setup_teardown(test_real_fork_bomb, setup_real, teardown_real),
+	    cmocka_unit_test_setup_teardown(test_real_memory_update, setup_real, teardown_real),
+	    cmocka_unit_test_setup_teardown(test_real_devices_v1, setup_real, teardown_real),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
