@@ -358,6 +358,11 @@ int cli_oci(struct cli_globals *g, int argc, char **argv)
 	struct args a = {.format = "table"};
 	int status = 1;
 
+	if (!strcmp(argv[0], "update"))
+		return cmd_update(g, argc, argv);
+	if (!strcmp(argv[0], "events"))
+		return cmd_events(g, argc, argv);
+
 	for (size_t i = 0; i < ARRAY_SIZE(commands); i++) {
 		if (strcmp(argv[0], commands[i].name))
 			continue;

@@ -34,5 +34,8 @@ int cmd_ps(const struct cli_globals *g, struct args *a);
 int cmd_list(const struct cli_globals *g, struct args *a);
 int cmd_spec(const struct cli_globals *g, struct args *a);
 int cmd_features(const struct cli_globals *g, struct args *a);
+/* update and events parse their own flags: argv[0] is the command. */
+int cmd_update(const struct cli_globals *g, int argc, char **argv);
+int cmd_events(const struct cli_globals *g, int argc, char **argv);
 
 #endif

@@ -559,6 +559,10 @@ int container_run(const struct container_opts *o, int *ret_status, struct error 
 	if (!exec_failed && r < 0)
 		return r;
 	c.pid = 0;
+	struct cgroup_stats stats;
+	if (cgroup_stats(c.cg, &stats, &ignored) == 0 && stats.oom_kills > 0)
+		log_warn("run %s: the container was killed by the OOM killer (memory limit)",
+			 o->id);
 	if (run_hooks(c.spec, SPEC_HOOK_POSTSTOP, &c.st, STATE_STOPPED, &ignored) < 0)
 		log_warn("%s", ignored.msg);
 	created_undo(&c, o->root, o->id);

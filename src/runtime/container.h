@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include "runtime/cgroup.h"
 #include "runtime/spec.h"
 #include "util/error.h"
 
@@ -55,6 +56,14 @@ char *container_state(const char *root, const char *id, struct error *err);
 int container_kill(const char *root, const char *id, int sig, unsigned flags, struct error *err);
 int container_delete(const char *root, const char *id, bool force, struct error *err);
 int container_pause(const char *root, const char *id, bool pause, struct error *err);
+/* Changes the limits of a created or running container (fields set to -1/NULL are kept). */
+int container_update(const char *root, const char *id, const struct spec_resources *res,
+		     struct error *err);
+/* Its cgroup's usage counters. */
+int container_stats(const char *root, const char *id, struct cgroup_stats *ret, struct error *err);
+/* 1 if the container's init is gone, 0 if not. */
+int container_stopped(const char *root, const char *id, struct error *err);
+
 /* The container's pids (host view); *ret owned. */
 int container_pids(const char *root, const char *id, pid_t **ret, size_t *ret_n, struct error *err);
 

@@ -188,6 +188,58 @@ out:
 	return r;
 }
 
+/* Opens the cgroup of a container that is not stopped; *ret_cg owned. */
+static int open_live_cgroup(const char *root, const char *id, struct cgroup **ret_cg,
+			    struct error *err)
+{
+	struct state st;
+	int r = state_load(root, id, &st, err);
+
+	if (r < 0)
+		return r;
+	if (state_status(root, &st) == STATE_STOPPED)
+		r = error_set(err, ESRCH, "container %s is stopped", id);
+	else if (!(*ret_cg = cgroup_open(CGROUP_ROOT, st.cgroup_path, err)))
+		r = -err->code;
+	state_clear(&st);
+	return r;
+}
+
+int container_update(const char *root, const char *id, const struct spec_resources *res,
+		     struct error *err)
+{
+	struct cgroup *cg = NULL;
+	int r = open_live_cgroup(root, id, &cg, err);
+
+	if (r == 0)
+		r = cgroup_apply(cg, res, err);
+	cgroup_free(cg);
+	return r < 0 ? error_wrap(err, "update %s", id) : 0;
+}
+
+int container_stats(const char *root, const char *id, struct cgroup_stats *ret, struct error *err)
+{
+	struct cgroup *cg = NULL;
+	int r = open_live_cgroup(root, id, &cg, err);
+
+	if (r == 0)
+		r = cgroup_stats(cg, ret, err);
+	cgroup_free(cg);
+	return r < 0 ? error_wrap(err, "events %s", id) : 0;
+}
+
+int container_stopped(const char *root, const char *id, struct error *err)
+{
+	struct state st;
+	int r = state_load(root, id, &st, err);
+
+	if (r < 0)
+		return r;
+	r = state_status(root, &st) == STATE_STOPPED;
+	state_clear(&st);
+	return r;
+}
+
 int container_pids(const char *root, const char *id, pid_t **ret, size_t *ret_n, struct error *err)
 {
 	struct state st;

@@ -827,6 +827,8 @@ static int parse_memory_cpu(const struct ctx *c, json_object *o, const char *bas
 	    (r = opt_str(c, v, p.s, "cpus", &res->cpu_cpus)) < 0 ||
 	    (r = opt_str(c, v, p.s, "mems", &res->cpu_mems)) < 0)
 		return r;
+	if (res->cpu_quota > 0 && res->cpu_period < 0)
+		return fail(c, jkey(&e, p.s, "quota"), "needs cpu.period");
 	if (res->cpu_cpus && strspn(res->cpu_cpus, "0123456789,-") != strlen(res->cpu_cpus))
 		return fail(c, jkey(&e, p.s, "cpus"), "must be a CPU list like 0-3,5");
 	if (res->cpu_mems && strspn(res->cpu_mems, "0123456789,-") != strlen(res->cpu_mems))
@@ -1110,12 +1112,19 @@ static void linux_free(struct spec *s)
 	strv_free(s->readonly_paths);
 	kv_free(s->sysctl, s->n_sysctl);
 	free(s->cgroups_path);
-	free(s->resources.cpu_cpus);
-	free(s->resources.cpu_mems);
-	kv_free(s->resources.hugepage_limits, s->resources.n_hugepage_limits);
-	kv_free(s->resources.unified, s->resources.n_unified);
-	free(s->resources.devices);
+	spec_resources_clear(&s->resources);
 	free(s->seccomp_json);
+}
+
+void spec_resources_clear(struct spec_resources *res)
+{
+	free(res->cpu_cpus);
+	free(res->cpu_mems);
+	kv_free(res->hugepage_limits, res->n_hugepage_limits);
+	kv_free(res->unified, res->n_unified);
+	free(res->devices);
+	memset(res, 0, sizeof(*res));
+	resources_init(res);
 }
 
 struct spec *spec_free(struct spec *s)
@@ -1181,6 +1190,26 @@ int spec_parse_process(const char *json, size_t len, struct spec_process *ret, s
 	json_object_put(root);
 	if (r < 0)
 		spec_process_clear(ret);
+	return r;
+}
+
+int spec_parse_resources(const char *json, size_t len, struct spec_resources *ret,
+			 struct error *err)
+{
+	const struct ctx c = {"resources", err};
+	json_object *root;
+	int r;
+
+	memset(ret, 0, sizeof(*ret));
+	resources_init(ret);
+	root = parse_json(&c, json, len);
+	if (!root)
+		return -err->code;
+	r = json_object_is_type(root, json_type_object) ? parse_resources(&c, root, "", ret)
+							: fail(&c, "", "must be an object");
+	json_object_put(root);
+	if (r < 0)
+		spec_resources_clear(ret);
 	return r;
 }
 

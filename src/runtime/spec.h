@@ -196,6 +196,12 @@ struct spec *spec_load(const char *path, struct error *err);
 /* Parses a lone process object (exec --process FILE); fills *ret (owned fields). */
 int spec_parse_process(const char *json, size_t len, struct spec_process *ret, struct error *err);
 void spec_process_clear(struct spec_process *p);
+/* Parses a lone linux.resources object (`update -r FILE`) into *ret (fields owned; unset
+ * numbers are -1). */
+int spec_parse_resources(const char *json, size_t len, struct spec_resources *ret,
+			 struct error *err);
+/* Frees what *res owns and resets every field to "unset". */
+void spec_resources_clear(struct spec_resources *res);
 /* Frees spec (NULL-safe); returns NULL. */
 struct spec *spec_free(struct spec *spec);
 
