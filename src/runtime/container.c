@@ -370,6 +370,7 @@ static int do_create(const struct container_opts *o, bool own_tty, struct create
 {
 	cleanup_fd int tty_sock = -1;
 	cleanup_fd int seccomp_sock = -1;
+	const char *warning = NULL;
 	cleanup_free char *text = NULL;
 	cleanup_fd int fifo_fd = -1;
 	cleanup_fd int console_fd = -1;
@@ -406,7 +407,11 @@ static int do_create(const struct container_opts *o, bool own_tty, struct create
 	r = make_state_dir(o, c, err);
 	if (r < 0)
 		goto fail;
-	r = fd_write_file_atomic(c->statefd, "config.json", text, len, err);
+	/* a record first (pid 0: "creating"), so that delete --force can clean up after a
+	 * create that died half way */
+	r = state_save(c->statefd, &c->st, err);
+	if (r == 0)
+		r = fd_write_file_atomic(c->statefd, "config.json", text, len, err);
 	if (r < 0)
 		goto fail;
 	if (mkfifoat(c->statefd, "exec.fifo", 0600) < 0 ||
@@ -440,7 +445,10 @@ static int do_create(const struct container_opts *o, bool own_tty, struct create
 	    .console_fd = console_fd,
 	    .seccomp = c->seccomp,
 	    .seccomp_sock = seccomp_sock,
+	    .lsm = lsm_check(&c->spec->process, &warning),
 	};
+	if (warning)
+		log_warn("create %s: %s", o->id, warning);
 	bool stage1 = needs_stage1(c->spec);
 	ic.unshare_cgroup = !stage1 && c->spec->namespaces[SPEC_NS_CGROUP].present;
 	pid_t pid = stage1 ? spawn_via_stage1(c, &ic, err) : spawn_direct(c, &ic, err);

@@ -21,6 +21,7 @@
 #include "runtime/cgroup.h"
 #include "runtime/console.h"
 #include "runtime/lifecycle.h"
+#include "runtime/lsm.h"
 #include "runtime/namespaces.h"
 #include "runtime/process.h"
 #include "runtime/seccomp-agent.h"
@@ -30,6 +31,7 @@
 #include "runtime/trampoline.h"
 #include "util/cleanup.h"
 #include "util/fd.h"
+#include "util/log.h"
 #include "util/str.h"
 
 struct exec_job {
@@ -44,6 +46,7 @@ struct exec_job {
 	struct seccomp_prog *seccomp; /* the container's linux.seccomp, or NULL */
 	int seccomp_sock;
 	char *state_json; /* the container's OCI state, for a seccomp agent */
+	struct lsm_plan lsm;
 };
 
 static int parse_user(const char *s, struct spec_user *u, struct error *err)
@@ -133,8 +136,9 @@ static noreturn void exec_child(const struct exec_job *j)
 	/* seccomp as the init has it: before dropping capabilities unless no_new_privs */
 	bool late = p->no_new_privileges;
 	int trampoline = trampoline_create(&err);
-	if (trampoline >= 0 && (late || exec_seccomp(j, &err) == 0) &&
-	    process_prepare(p, &err) == 0 && (!late || exec_seccomp(j, &err) == 0))
+	if (trampoline >= 0 && lsm_apply(&j->lsm, p, &err) == 0 &&
+	    (late || exec_seccomp(j, &err) == 0) && process_prepare(p, &err) == 0 &&
+	    (!late || exec_seccomp(j, &err) == 0))
 		process_exec(p, j->o->preserve_fds, trampoline, &err);
 fail:
 	sync_send_error(j->sync_fd, &err);
@@ -238,6 +242,10 @@ static int prepare_job(struct exec_job *j, const struct state *st, struct error 
 		return r;
 	if (!j->merged.args || !j->merged.args[0])
 		return error_set(err, EINVAL, "no command given");
+	const char *warning = NULL;
+	j->lsm = lsm_check(&j->merged, &warning);
+	if (warning)
+		log_warn("exec %s: %s", o->id, warning);
 	if (j->merged.terminal) {
 		if (!o->console_socket)
 			return error_set(err, EINVAL, "--tty needs --console-socket");

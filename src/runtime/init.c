@@ -87,6 +87,7 @@ static int setup(const struct init_ctx *c, pid_t *ret_host_pid, int *ret_trampol
 		 struct error *err)
 {
 	const struct spec *spec = c->spec;
+	cleanup(rootfs_free) struct rootfs *rfs = NULL;
 	char path[PATH_MAX];
 	struct sync_msg m;
 	int r;
@@ -102,7 +103,7 @@ static int setup(const struct init_ctx *c, pid_t *ret_host_pid, int *ret_trampol
 		return error_errno(err, "setsid");
 	if (chdir(c->bundle) < 0)
 		return error_errno(err, "chdir %s", c->bundle);
-	r = rootfs_prepare(spec, c->rootfs, err);
+	r = rootfs_prepare(spec, c->rootfs, &rfs, err);
 	if (r < 0)
 		return r;
 	if (container_has_runtime_hooks(spec)) {
@@ -116,7 +117,7 @@ static int setup(const struct init_ctx *c, pid_t *ret_host_pid, int *ret_trampol
 	if (r == 0)
 		r = rootfs_pivot(c->rootfs, err);
 	if (r == 0)
-		r = rootfs_finalize(spec, err);
+		r = rootfs_finalize(rfs, spec, err);
 	if (r == 0)
 		r = set_names(spec, err);
 	if (r == 0)
@@ -125,6 +126,8 @@ static int setup(const struct init_ctx *c, pid_t *ret_host_pid, int *ret_trampol
 		r = console_setup(c->console_fd, &spec->process, err);
 		close(c->console_fd);
 	}
+	if (r == 0)
+		r = lsm_apply(&c->lsm, &spec->process, err);
 	if (r == 0)
 		r = init_seccomp(c, m.pid, false, err);
 	if (r == 0)

@@ -6,6 +6,7 @@
 #include <stdnoreturn.h>
 
 #include "runtime/container.h"
+#include "runtime/lsm.h"
 #include "runtime/seccomp.h"
 #include "runtime/spec.h"
 
@@ -19,6 +20,7 @@ struct init_ctx {
 	int console_fd;		      /* connected console socket, or -1 */
 	struct seccomp_prog *seccomp; /* compiled linux.seccomp, or NULL */
 	int seccomp_sock;	      /* connected to listenerPath, or -1 */
+	struct lsm_plan lsm;	      /* AppArmor/SELinux to set at exec */
 	bool unshare_cgroup;	      /* create the cgroup namespace once in the cgroup */
 };
 

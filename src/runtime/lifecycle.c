@@ -85,7 +85,7 @@ int container_kill(const char *root, const char *id, int sig, unsigned flags, st
 		struct cgroup *cg = cgroup_open(CGROUP_ROOT, st.cgroup_path, err);
 		r = cg ? cgroup_kill_all(cg, sig, err) : -err->code;
 		cgroup_free(cg);
-	} else if (status == STATE_STOPPED) {
+	} else if (status == STATE_STOPPED || st.pid <= 0) {
 		r = error_set(err, ESRCH, "container is not running");
 	} else if (kill(st.pid, sig) < 0) {
 		r = error_errno(err, "signal %d", st.pid);
@@ -136,8 +136,10 @@ int container_delete(const char *root, const char *id, bool force, struct error 
 			cgroup_freeze(cg, false, &e2);
 		if (cg)
 			cgroup_kill_all(cg, SIGKILL, &e2);
-		kill(st.pid, SIGKILL);
-		wait_gone(&st);
+		if (st.pid > 0) {
+			kill(st.pid, SIGKILL);
+			wait_gone(&st);
+		}
 	}
 	if (cg) {
 		if (cgroup_destroy(cg, &e2) < 0)

@@ -105,7 +105,7 @@ static int parse_state(const char *text, struct state *s, struct error *err)
 		s->annotations = strdup(json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
 	json_object_put(o);
 	if (!s->id || !s->bundle || !s->rootfs || !s->created || !s->cgroup_path ||
-	    !s->annotations || s->pid <= 0) {
+	    !s->annotations || s->pid < 0) {
 		state_clear(s);
 		return error_set(err, EINVAL, "state.json: incomplete record");
 	}
@@ -178,7 +178,9 @@ enum state_status state_status(const char *root, const struct state *s)
 	char path[4096];
 	struct stat sb;
 
-	if (s->pid <= 0 || state_pid_start_time(s->pid) != s->start_time)
+	if (s->pid == 0) /* a create in progress, or one that crashed */
+		return STATE_CREATING;
+	if (s->pid < 0 || state_pid_start_time(s->pid) != s->start_time)
 		return STATE_STOPPED;
 	snprintf(path, sizeof(path), "%s/%s/exec.fifo", root, s->id);
 	if (stat(path, &sb) == 0)

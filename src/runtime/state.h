@@ -25,7 +25,7 @@ enum state_status {
 
 struct state {
 	char *id;
-	pid_t pid;
+	pid_t pid;	     /* 0 while create is under way (or if it crashed) */
 	uint64_t start_time; /* /proc/<pid>/stat field 22 */
 	char *bundle;
 	char *rootfs;

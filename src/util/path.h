@@ -19,7 +19,8 @@ int path_mkdir_in_root(int root_fd, const char *path, mode_t mode, struct error 
 /* Makes sure path exists inside root_fd as a directory (dir=1) or a regular file (dir=0),
  * creating parents; returns an O_PATH fd of it (a mount target). */
 int path_mkentry_in_root(int root_fd, const char *path, int dir, mode_t mode, struct error *err);
-/* "/proc/self/fd/N" for an fd, to hand to mount(2) and friends. buf: at least 32 bytes. */
+/* "/proc/self/fd/N" for an fd. buf: at least 32 bytes. Never for mounts in a container's
+ * rootfs: the lookup goes through whatever /proc is then (runtime/mounts.h works on fds). */
 const char *path_fd(int fd, char *buf, size_t size);
 /* Joins a and b with exactly one '/'; returns owned string or NULL (ENOMEM). */
 char *path_join(const char *a, const char *b);

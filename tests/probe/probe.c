@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +29,7 @@
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -621,6 +623,97 @@ static int p_swap_race(char **argv)
 	return 0;
 }
 
+/* Seconds since an arbitrary start, from CLOCK_MONOTONIC. */
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* mallocs MIB MiB and writes every page (so it is charged to the memory cgroup), prints
+ * "allocated MIB", then sleeps 1 s. Under a smaller memory limit the OOM killer ends it. */
+static int p_alloc(char **argv)
+{
+	long mib = atol(argv[0]);
+	long page = sysconf(_SC_PAGESIZE);
+	size_t size;
+	char *buf;
+
+	if (mib <= 0 || mib > 65536 || page <= 0) {
+		errno = 0;
+		return fail("alloc: bad size %s", argv[0]);
+	}
+	size = (size_t)mib << 20;
+	buf = malloc(size);
+	if (!buf)
+		return fail("alloc: malloc %ld MiB", mib);
+	for (size_t off = 0; off < size; off += (size_t)page)
+		((volatile char *)buf)[off] = 1;
+	printf("allocated %ld\n", mib);
+	fflush(stdout);
+	sleep(1);
+	free(buf);
+	return 0;
+}
+
+/* Busy-loops on the CPU for SECS seconds (wall time), then prints "spun". */
+static int p_spin(char **argv)
+{
+	double end = now_s() + atof(argv[0]);
+	volatile unsigned long n = 0;
+
+	while (now_s() < end)
+		for (int i = 0; i < 100000; i++)
+			n++;
+	puts("spun");
+	return 0;
+}
+
+#define FORKBOMB_MAX 2000 /* live children at most: a bound for when no pids limit holds */
+
+static void forkbomb_reap(pid_t *kids, int n)
+{
+	for (int i = 0; i < n; i++)
+		kill(kids[i], SIGKILL);
+	for (int i = 0; i < n; i++)
+		waitpid(kids[i], NULL, 0);
+}
+
+/* Forks children that sleep (and die with their parent) as fast as it can for SECS seconds,
+ * then prints "forks N error ENAME" (the first fork failure, OK if none), keeps the children
+ * for HOLD more seconds (default 0), kills and reaps them. At most FORKBOMB_MAX live children. */
+static int p_forkbomb(char **argv)
+{
+	static pid_t kids[FORKBOMB_MAX];
+	double end = now_s() + atof(argv[0]);
+	int n = 0, first_err = 0;
+	pid_t parent = getpid();
+
+	while (now_s() < end && n < FORKBOMB_MAX) {
+		pid_t pid = fork();
+
+		if (pid == 0) {
+			prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+			if (getppid() != parent)
+				_exit(0);
+			for (;;)
+				pause();
+		}
+		if (pid > 0)
+			kids[n++] = pid;
+		else if (!first_err)
+			first_err = errno;
+	}
+	printf("forks %d error %s\n", n, errno_name(first_err));
+	fflush(stdout);
+	if (argv[1])
+		p_sleep(argv + 1);
+	forkbomb_reap(kids, n);
+	return 0;
+}
+
 static const struct probe probes[] = {
     {"true", 0, p_true, ""},
     {"false", 0, p_false, ""},
@@ -656,6 +749,9 @@ static const struct probe probes[] = {
     {"statfs", 1, p_statfs, "PATH"},
     {"fdstat", 1, p_fdstat, "FD"},
     {"swap-race", 4, p_swap_race, "DIR NAME TARGET SECS"},
+    {"alloc", 1, p_alloc, "MIB"},
+    {"spin", 1, p_spin, "SECS"},
+    {"forkbomb", 1, p_forkbomb, "SECS [HOLD-SECS]"},
 };
 
 static void usage(FILE *out)

@@ -252,17 +252,17 @@ static int check_cgroup(int w)
 	return 0;
 }
 
-static int check_refusals(int w)
+static int check_refusals(int w, struct rootfs *rfs)
 {
 	struct spec ro_root = {.root_readonly = true};
 	struct spec_kv bad_kv[] = {{S("../../etc/x"), S("1")}, {S("kernel/hostname"), S("x")}};
 	struct spec bad = {.sysctl = bad_kv, .n_sysctl = 1};
 	struct error err = {0};
 
-	CHECK(w, rootfs_finalize(&bad, &err) == -EINVAL && strstr(err.msg, "../../etc/x"));
+	CHECK(w, rootfs_finalize(rfs, &bad, &err) == -EINVAL && strstr(err.msg, "../../etc/x"));
 	bad.sysctl = &bad_kv[1];
-	CHECK(w, rootfs_finalize(&bad, &err) == -EINVAL);
-	CHECK(w, rootfs_finalize(&ro_root, &err) == 0);
+	CHECK(w, rootfs_finalize(rfs, &bad, &err) == -EINVAL);
+	CHECK(w, rootfs_finalize(rfs, &ro_root, &err) == 0);
 	CHECK(w, creat_errno("/newfile") == EROFS);
 	return 0;
 }
@@ -307,18 +307,19 @@ static int child_full(const struct fixture *fx, int w)
 	    .readonly_paths = (char **)ro_list,
 	};
 	struct error err = {0};
+	cleanup(rootfs_free) struct rootfs *rfs = NULL;
 	int r;
 
 	snprintf(hostfile, sizeof(hostfile), "%s/hostfile", fx->base);
 	mounts[7].source = hostfile;
-	r = rootfs_prepare(&spec, fx->rootfs, &err);
+	r = rootfs_prepare(&spec, fx->rootfs, &rfs, &err);
 	CHECK(w, r == 0 || !report(w, 0, err.msg));
 	CHECK(w, rootfs_pivot(fx->rootfs, &err) == 0 || !report(w, 0, err.msg));
 	CHECK(w, access(hostfile, F_OK) < 0); /* the old root is gone */
-	CHECK(w, rootfs_finalize(&spec, &err) == 0 || !report(w, 0, err.msg));
+	CHECK(w, rootfs_finalize(rfs, &spec, &err) == 0 || !report(w, 0, err.msg));
 	if (check_inside(w) || check_cgroup(w))
 		return 1;
-	return check_refusals(w);
+	return check_refusals(w, rfs);
 }
 
 static void test_full(void **state)
@@ -358,8 +359,9 @@ static int child_symlinked_dev_null(const struct fixture *fx, int w)
 	};
 	struct spec spec = {.mounts = mounts, .n_mounts = 1};
 	struct error err = {0};
+	cleanup(rootfs_free) struct rootfs *rfs = NULL;
 
-	CHECK(w, rootfs_prepare(&spec, fx->rootfs, &err) == -ELOOP);
+	CHECK(w, rootfs_prepare(&spec, fx->rootfs, &rfs, &err) == -ELOOP);
 	CHECK(w, strstr(err.msg, "/dev/null") != NULL);
 	return 0;
 }
@@ -397,11 +399,12 @@ static int child_mask_with_fake_null(const struct fixture *fx, int w)
 	const char *masked[] = {"/etc/secret", NULL};
 	struct spec spec = {.mounts = mounts, .n_mounts = 2, .masked_paths = (char **)masked};
 	struct error err = {0};
+	cleanup(rootfs_free) struct rootfs *rfs = NULL;
 	char buf[64];
 
-	CHECK(w, rootfs_prepare(&spec, fx->rootfs, &err) == 0 || !report(w, 0, err.msg));
+	CHECK(w, rootfs_prepare(&spec, fx->rootfs, &rfs, &err) == 0 || !report(w, 0, err.msg));
 	CHECK(w, rootfs_pivot(fx->rootfs, &err) == 0 || !report(w, 0, err.msg));
-	CHECK(w, rootfs_finalize(&spec, &err) == -EPERM);
+	CHECK(w, rootfs_finalize(rfs, &spec, &err) == -EPERM);
 	CHECK(w, strstr(err.msg, "/dev/null") && strstr(err.msg, "/etc/secret"));
 	CHECK(w, slurp("/etc/secret", buf, sizeof(buf)) == 6 && strcmp(buf, "secret") == 0);
 	return 0;
@@ -436,11 +439,12 @@ static int child_shared(const struct fixture *fx, int w)
 	};
 	struct spec spec = {.mounts = mounts, .n_mounts = 2, .rootfs_propagation = MS_SHARED};
 	struct error err = {0};
+	cleanup(rootfs_free) struct rootfs *rfs = NULL;
 	cleanup_file FILE *f = NULL;
 	char line[4096];
 	int shared = 0;
 
-	CHECK(w, rootfs_prepare(&spec, fx->rootfs, &err) == 0 || !report(w, 0, err.msg));
+	CHECK(w, rootfs_prepare(&spec, fx->rootfs, &rfs, &err) == 0 || !report(w, 0, err.msg));
 	CHECK(w, rootfs_pivot(fx->rootfs, &err) == 0 || !report(w, 0, err.msg));
 	f = fopen("/proc/self/mountinfo", "re");
 	CHECK(w, f != NULL);
@@ -460,6 +464,74 @@ static void test_shared_propagation(void **state)
 
 	skip_unless_root();
 	r = run_child(child_shared, *state, msg, sizeof(msg));
+	if (r == EXIT_SKIP)
+		skip();
+	if (r != 0)
+		fail_msg("child: %s", msg);
+}
+
+static int child_proc_covered(const struct fixture *fx, int w)
+{
+	struct spec_mount mounts[] = {
+	    {S("/proc"), S("proc"), S("proc"), 0, 0, 0, 0, S("")},
+	    {S("/proc"), S("tmpfs"), S("tmpfs"), 0, 0, 0, 0, S("")},
+	};
+	struct spec_kv sysctl[] = {{S("kernel.hostname"), S("through-procfs")}};
+	struct spec spec = {.mounts = mounts, .n_mounts = 2, .sysctl = sysctl, .n_sysctl = 1};
+	struct error err = {0};
+	cleanup(rootfs_free) struct rootfs *rfs = NULL;
+	char buf[64];
+
+	CHECK(w, rootfs_prepare(&spec, fx->rootfs, &rfs, &err) == 0 || !report(w, 0, err.msg));
+	CHECK(w, rootfs_pivot(fx->rootfs, &err) == 0 || !report(w, 0, err.msg));
+	CHECK(w, rootfs_finalize(rfs, &spec, &err) == -EPERM);
+	CHECK(w, strstr(err.msg, "mount /proc: not procfs (covered or replaced)") != NULL);
+	/* The sysctl went to the procfs made in prepare, not into the tmpfs now on /proc. */
+	CHECK(w, gethostname(buf, sizeof(buf)) == 0 && strcmp(buf, "through-procfs") == 0);
+	CHECK(w, access("/proc/sys", F_OK) < 0 && errno == ENOENT);
+	return 0;
+}
+
+/* A mount covering /proc after procfs (CVE-2023-27561) is refused at finalize; sysctls are
+ * written through the procfs mount itself. */
+static void test_proc_covered(void **state)
+{
+	char msg[1024];
+	int r;
+
+	skip_unless_root();
+	r = run_child(child_proc_covered, *state, msg, sizeof(msg));
+	if (r == EXIT_SKIP)
+		skip();
+	if (r != 0)
+		fail_msg("child: %s", msg);
+}
+
+static int child_proc_symlink(const struct fixture *fx, int w)
+{
+	struct spec_mount mounts[] = {
+	    {S("/proc"), S("proc"), S("proc"), 0, 0, 0, 0, S("")},
+	};
+	struct spec spec = {.mounts = mounts, .n_mounts = 1};
+	struct error err = {0};
+	cleanup(rootfs_free) struct rootfs *rfs = NULL;
+
+	CHECK(w, rootfs_prepare(&spec, fx->rootfs, &rfs, &err) == -EPERM);
+	CHECK(w, strstr(err.msg, "mount /proc: not procfs") != NULL);
+	return 0;
+}
+
+/* An image whose /proc is a symlink (CVE-2019-16884) is refused, as runc does. */
+static void test_proc_symlink(void **state)
+{
+	struct fixture *fx = *state;
+	char msg[1024];
+	int r;
+
+	skip_unless_root();
+	mk(fx->rootfs, "evil");
+	link_to(fx->rootfs, "proc", "/evil");
+	r = run_child(child_proc_symlink, fx, msg, sizeof(msg));
 	if (r == EXIT_SKIP)
 		skip();
 	if (r != 0)
@@ -488,6 +560,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_dev_null_symlink_prepare, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_dev_null_symlink_mask, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_shared_propagation, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_proc_covered, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_proc_symlink, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_no_leftover_mounts, setup, teardown),
 	};
 
