@@ -110,7 +110,7 @@ static int run_oci(struct cli_globals *g, int argc, char **argv)
 
 	if (i < 0)
 		return status;
-	if (log_open(g->log, g->log_format, g->debug ? LOG_DEBUG : LOG_WARN) < 0) {
+	if (log_open(g->prog, g->log, g->log_format, g->debug ? LOG_DEBUG : LOG_WARN) < 0) {
 		fprintf(stderr, "%s: --log %s: %m\n", g->prog, g->log);
 		return 1;
 	}

@@ -27,6 +27,7 @@
 
 #include "runtime/cgroup.h"
 #include "runtime/console.h"
+#include "runtime/cpuset.h"
 #include "runtime/exe-seal.h"
 #include "runtime/hooks.h"
 #include "runtime/init.h"
@@ -208,6 +209,8 @@ static int load_bundle(const struct container_opts *o, struct created *c, char *
 				 "config.json: linux.namespaces: a mount namespace is required");
 	if ((s->hostname || s->domainname) && !s->namespaces[SPEC_NS_UTS].present)
 		return error_set(err, EINVAL, "config.json: hostname: needs a uts namespace");
+	if (cpuset_check(&s->resources, err) < 0)
+		return -err->code;
 	return 0;
 }
 
@@ -409,9 +412,9 @@ static int do_create(const struct container_opts *o, bool own_tty, struct create
 		goto fail;
 	/* a record first (pid 0: "creating"), so that delete --force can clean up after a
 	 * create that died half way */
-	r = state_save(c->statefd, &c->st, err);
-	if (r == 0)
-		r = fd_write_file_atomic(c->statefd, "config.json", text, len, err);
+	r = state_save(c->statefd, &c->st, false, err);
+	if (r == 0) /* the directory is new: no one reads these files half-written */
+		r = fd_write_file_new(c->statefd, "config.json", text, len, err);
 	if (r < 0)
 		goto fail;
 	if (mkfifoat(c->statefd, "exec.fifo", 0600) < 0 ||
@@ -464,7 +467,7 @@ static int do_create(const struct container_opts *o, bool own_tty, struct create
 	if (r < 0)
 		goto fail;
 	c->st.start_time = state_pid_start_time(c->pid);
-	r = state_save(c->statefd, &c->st, err);
+	r = state_save(c->statefd, &c->st, true, err);
 	if (r == 0 && o->pid_file)
 		r = lifecycle_write_pid_file(o->pid_file, c->pid, err);
 	if (r < 0)

@@ -52,7 +52,7 @@ void state_now(char *buf, size_t size)
 	snprintf(buf + n, size - n, ".%09ldZ", ts.tv_nsec);
 }
 
-int state_save(int dirfd, const struct state *s, struct error *err)
+int state_save(int dirfd, const struct state *s, bool replace, struct error *err)
 {
 	json_object *o = json_object_new_object();
 	json_object *ann = json_tokener_parse(s->annotations ? s->annotations : "{}");
@@ -67,7 +67,8 @@ int state_save(int dirfd, const struct state *s, struct error *err)
 	json_object_object_add(o, "owner", json_object_new_int64(s->owner));
 	json_object_object_add(o, "annotations", ann ? ann : json_object_new_object());
 	const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
-	int r = fd_write_file_atomic(dirfd, STATE_FILE, text, strlen(text), err);
+	int r = replace ? fd_write_file_atomic(dirfd, STATE_FILE, text, strlen(text), err)
+			: fd_write_file_new(dirfd, STATE_FILE, text, strlen(text), err);
 	json_object_put(o);
 	return r;
 }

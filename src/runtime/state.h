@@ -37,8 +37,9 @@ struct state {
 
 /* Checks a container id: 1..1024 characters of [A-Za-z0-9_.+-], not "." or "..". */
 int state_check_id(const char *id, struct error *err);
-/* Writes <dirfd>/state.json atomically from *s (borrowed). */
-int state_save(int dirfd, const struct state *s, struct error *err);
+/* Writes <dirfd>/state.json from *s (borrowed): creates it (first record), or replaces it
+ * atomically (replace). */
+int state_save(int dirfd, const struct state *s, bool replace, struct error *err);
 /* Loads <root>/<id>/state.json; ENOENT becomes "container ID does not exist". */
 int state_load(const char *root, const char *id, struct state *ret, struct error *err);
 void state_clear(struct state *s);

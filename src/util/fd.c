@@ -251,6 +251,22 @@ int fd_read_file(const char *path, size_t max, char **ret, size_t *ret_len, stru
 	return read_all(fd, path, max, ret, ret_len, err);
 }
 
+int fd_write_file_new(int dirfd, const char *name, const char *data, size_t len, struct error *err)
+{
+	int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+
+	if (fd < 0)
+		return error_errno(err, "create %s", name);
+	int r = fd_write_all(fd, data, len);
+	if (close(fd) < 0 && r == 0)
+		r = -errno;
+	if (r < 0) {
+		unlinkat(dirfd, name, 0);
+		return error_set(err, -r, "write %s: %s", name, strerror(-r));
+	}
+	return 0;
+}
+
 int fd_write_file_atomic(int dirfd, const char *name, const char *data, size_t len,
 			 struct error *err)
 {

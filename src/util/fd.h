@@ -21,6 +21,8 @@ int fd_recv(int sock, struct error *err);
 int fd_cloexec_from(int first, struct error *err);
 /* Reads a whole file of at most max bytes into *ret (owned, NUL-terminated), *ret_len. */
 int fd_read_file(const char *path, size_t max, char **ret, size_t *ret_len, struct error *err);
+/* Creates dir/name (which must not exist), mode 0600, with data; removes it on failure. */
+int fd_write_file_new(int dirfd, const char *name, const char *data, size_t len, struct error *err);
 /* Writes data to dir/name atomically (temp file + fsync-less rename), mode 0600. */
 int fd_write_file_atomic(int dirfd, const char *name, const char *data, size_t len,
 			 struct error *err);

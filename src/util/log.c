@@ -14,6 +14,7 @@
 static int log_dest = -1;
 static enum log_format log_fmt = LOG_FORMAT_TEXT;
 static enum log_level log_max = LOG_WARN;
+static const char *log_prog = "vessel";
 
 static const char *const level_names[LOG_LEVEL_MAX] = {
     [LOG_ERROR] = "error",
@@ -22,8 +23,9 @@ static const char *const level_names[LOG_LEVEL_MAX] = {
     [LOG_DEBUG] = "debug",
 };
 
-int log_open(const char *path, enum log_format format, enum log_level level)
+int log_open(const char *prog, const char *path, enum log_format format, enum log_level level)
 {
+	log_prog = prog;
 	log_fmt = format;
 	log_max = level;
 	if (!path)
@@ -99,7 +101,7 @@ void log_msg(enum log_level level, const char *fmt, ...)
 		emit_json(fd, level, msg);
 	} else {
 		char line[2200];
-		int n = snprintf(line, sizeof(line), "vessel: %s%s%s\n",
+		int n = snprintf(line, sizeof(line), "%s: %s%s%s\n", log_prog,
 				 level == LOG_ERROR ? "" : level_names[level],
 				 level == LOG_ERROR ? "" : ": ", msg);
 		if (n > 0)

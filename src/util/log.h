@@ -8,8 +8,9 @@
 enum log_level { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG, LOG_LEVEL_MAX };
 enum log_format { LOG_FORMAT_TEXT, LOG_FORMAT_JSON, LOG_FORMAT_MAX };
 
-/* path: borrowed; NULL logs to stderr. Returns 0 or -errno. */
-int log_open(const char *path, enum log_format format, enum log_level level);
+/* prog: the name text lines start with (borrowed, static); path: borrowed, NULL logs to
+ * stderr. Returns 0 or -errno. */
+int log_open(const char *prog, const char *path, enum log_format format, enum log_level level);
 void log_close(void);
 void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The fd logs go to (for children that must keep it across exec), or -1. */
