@@ -72,7 +72,8 @@ $(BUILD)/src/runtime/trampoline.o: CPPFLAGS += -DTRAMPOLINE_BIN=$(TRAMPOLINE)
 
 $(LIB): $(LIB_OBJS)
 	@rm -f $@
-	$(AR) rcs $@ $^
+	@echo "  AR      $@"
+	@$(AR) rcs $@ $^
 
 $(BUILD)/vessel: $(BUILD)/src/main.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
