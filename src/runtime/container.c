@@ -566,7 +566,7 @@ int container_run(const struct container_opts *o, int *ret_status, struct error 
 	/* EOF on the sync socket: the init's execve closed it. A message: exec failed. */
 	r = sync_expect(c.sync_fd, SYNC_READY, NULL, err);
 	bool exec_failed = r < 0 && err->code != EPIPE;
-	r = waiter_wait(c.pid, c.master, ret_status, exec_failed ? &ignored : err);
+	r = waiter_wait(c.pid, c.master, o->timeout_ms, ret_status, exec_failed ? &ignored : err);
 	if (!exec_failed && r < 0)
 		return r;
 	c.pid = 0;

@@ -7,6 +7,7 @@
 #define VESSEL_RUNTIME_CONTAINER_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "runtime/cgroup.h"
@@ -23,6 +24,7 @@ struct container_opts {
 	bool systemd_cgroup;
 	bool detach;	    /* run: return once started */
 	char **reexec_argv; /* the process's argv, to re-exec sealed when needed */
+	int64_t timeout_ms; /* run: > 0 ends the container after this long (status 124) */
 };
 
 struct container_exec_opts {

@@ -295,7 +295,7 @@ int container_exec(const struct container_exec_opts *o, int *ret_status, struct 
 	}
 	*ret_status = 0;
 	if (!o->detach)
-		r = waiter_wait(pid, -1, ret_status, err);
+		r = waiter_wait(pid, -1, 0, ret_status, err);
 out:
 	job_free(&j);
 	state_clear(&st);

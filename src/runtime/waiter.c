@@ -6,10 +6,12 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "util/cleanup.h"
@@ -58,8 +60,39 @@ static void on_signal(pid_t pid, int master, int sig)
 		kill(pid, sig);
 }
 
-static int loop(pid_t pid, int master, int sfd, int *ret_wstatus, struct error *err)
+static int64_t now_ms(void)
 {
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The timeout: SIGTERM when it expires, SIGKILL WAITER_GRACE_MS later. Returns the poll
+ * timeout until the next step (-1: none). */
+static int timeout_step(pid_t pid, int64_t *deadline, int *stage)
+{
+	if (*deadline < 0)
+		return -1;
+	int64_t left = *deadline - now_ms();
+	if (left > 0)
+		return left > INT32_MAX ? INT32_MAX : (int)left;
+	if (*stage == 0) {
+		kill(pid, SIGTERM);
+		*deadline = now_ms() + WAITER_GRACE_MS;
+	} else {
+		kill(pid, SIGKILL);
+		*deadline = -1;
+	}
+	(*stage)++;
+	return *deadline < 0 ? -1 : WAITER_GRACE_MS;
+}
+
+static int loop(pid_t pid, int master, int sfd, int64_t timeout_ms, int *ret_wstatus,
+		bool *ret_timed_out, struct error *err)
+{
+	int64_t deadline = timeout_ms > 0 ? now_ms() + timeout_ms : -1;
+	int stage = 0;
 	struct pollfd p[3] = {
 	    {.fd = sfd, .events = POLLIN},
 	    {.fd = master, .events = POLLIN},
@@ -73,7 +106,7 @@ static int loop(pid_t pid, int master, int sfd, int *ret_wstatus, struct error *
 			break;
 		if (w < 0 && errno != EINTR)
 			return error_errno(err, "wait for %d", pid);
-		if (poll(p, 3, -1) < 0 && errno != EINTR)
+		if (poll(p, 3, timeout_step(pid, &deadline, &stage)) < 0 && errno != EINTR)
 			return error_errno(err, "poll");
 		if ((p[0].revents & POLLIN) && read(sfd, &si, sizeof(si)) == sizeof(si))
 			on_signal(pid, master, (int)si.ssi_signo);
@@ -82,6 +115,7 @@ static int loop(pid_t pid, int master, int sfd, int *ret_wstatus, struct error *
 		if (p[2].revents && !pump(STDIN_FILENO, master))
 			p[2].fd = -1;
 	}
+	*ret_timed_out = stage > 0;
 	if (master >= 0) { /* what the process wrote just before it exited */
 		fcntl(master, F_SETFL, fcntl(master, F_GETFL) | O_NONBLOCK);
 		while (pump(master, STDOUT_FILENO))
@@ -90,8 +124,9 @@ static int loop(pid_t pid, int master, int sfd, int *ret_wstatus, struct error *
 	return 0;
 }
 
-int waiter_wait(pid_t pid, int master, int *ret_status, struct error *err)
+int waiter_wait(pid_t pid, int master, int64_t timeout_ms, int *ret_status, struct error *err)
 {
+	bool timed_out = false;
 	struct termios saved;
 	bool raw = master >= 0 && tcgetattr(STDIN_FILENO, &saved) == 0;
 	sigset_t set, old;
@@ -113,11 +148,11 @@ int waiter_wait(pid_t pid, int master, int *ret_status, struct error *err)
 		tcsetattr(STDIN_FILENO, TCSANOW, &t);
 	}
 	copy_winsize(master);
-	int r = loop(pid, master, sfd, &wstatus, err);
+	int r = loop(pid, master, sfd, timeout_ms, &wstatus, &timed_out, err);
 	if (raw)
 		tcsetattr(STDIN_FILENO, TCSANOW, &saved);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	if (r == 0)
-		*ret_status = exit_status(wstatus);
+		*ret_status = timed_out ? WAITER_TIMED_OUT : exit_status(wstatus);
 	return r;
 }
