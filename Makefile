@@ -94,7 +94,13 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB)
 unit: $(UNIT_BINS)
 	@fail=0; for t in $(UNIT_BINS); do echo "== $$t"; $$t || fail=1; done; exit $$fail
 
-integration: all
+# Test guests for the VMM (freestanding, built by tests/guest/build.sh).
+GUEST_SRCS := $(wildcard tests/guest/*.[chS] tests/guest/*.ld tests/guest/*.py tests/guest/build.sh)
+$(BUILD)/guest/pvh.elf: $(GUEST_SRCS)
+	@echo "  GUEST   $(BUILD)/guest"
+	@sh tests/guest/build.sh $(BUILD)/guest
+
+integration: all $(BUILD)/guest/pvh.elf
 	VESSEL_BUILD=$(abspath $(BUILD)) $(PYTHON) -m pytest -q -rs tests/integration
 
 # check, asan and demo install what they need first, then build in a fresh make (whose

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cli/engine.h"
 #include "util/log.h"
 
 enum {
@@ -135,12 +136,5 @@ int cli_main(int argc, char **argv)
 		g.prog = "vessel oci";
 		return run_oci(&g, argc - 1, argv + 1);
 	}
-	if (argc >= 2 && (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version"))) {
-		printf("vessel version %s\n", VESSEL_VERSION);
-		return 0;
-	}
-	fprintf(argc >= 2 && strcmp(argv[1], "help") && strcmp(argv[1], "--help") ? stderr : stdout,
-		"usage: vessel oci COMMAND ...   the OCI runtime (also installed as vessel-runc)\n"
-		"       vessel version\n");
-	return argc >= 2 && (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help")) ? 0 : 1;
+	return cli_engine_main(argc, argv);
 }

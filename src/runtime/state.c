@@ -13,6 +13,7 @@
 
 #include "util/cleanup.h"
 #include "util/fd.h"
+#include "util/fs.h"
 
 #define STATE_FILE  "state.json"
 #define OCI_VERSION "1.0.2"
@@ -209,27 +210,6 @@ char *state_oci_json(const struct state *s, enum state_status st)
 	return ret;
 }
 
-static int remove_tree(int dirfd, const char *name)
-{
-	cleanup_fd int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT ? 0 : -errno;
-	cleanup_dir DIR *d = fdopendir(fd);
-	if (!d)
-		return -errno;
-	int dfd = TAKE_FD(fd);
-	struct dirent *e;
-	while ((e = readdir(d))) {
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-			continue;
-		if (unlinkat(dfd, e->d_name, 0) < 0 && errno == EISDIR)
-			remove_tree(dfd, e->d_name);
-	}
-	if (unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
-		return -errno;
-	return 0;
-}
-
 int state_remove(const char *root, const char *id, struct error *err)
 {
 	cleanup_fd int rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -237,7 +217,7 @@ int state_remove(const char *root, const char *id, struct error *err)
 
 	if (rootfd < 0)
 		return error_errno(err, "open %s", root);
-	r = remove_tree(rootfd, id);
+	r = fs_remove_tree(rootfd, id);
 	if (r < 0)
 		return error_set(err, -r, "remove %s/%s: %s", root, id, strerror(-r));
 	return 0;

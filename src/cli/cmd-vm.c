@@ -1,0 +1,243 @@
+/* cmd-vm: `vessel vm run`, boot a kernel in a micro-VM on KVM (see cli/vm.h). */
+#include "cli/vm.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util/cleanup.h"
+#include "util/error.h"
+#include "util/log.h"
+#include "util/str.h"
+#include "util/units.h"
+#include "vmm/vm.h"
+
+#define VM_USAGE                                                                                   \
+	"usage: vessel vm run --kernel FILE [--initrd FILE] [--cmdline STR] [--cpus N]\n"          \
+	"                     [--memory SIZE] [--timeout DURATION] [--console stdio|none|FILE]\n"  \
+	"                     [--debug]\n"                                                         \
+	"Boots FILE (an ELF kernel with a PVH note, or a bzImage) with COM1 as the console.\n"     \
+	"Exit status: the guest's write to port 0x501, 0 after a reset or poweroff, 1 on "         \
+	"errors.\n"
+
+enum {
+	OPT_KERNEL = 0x100,
+	OPT_INITRD,
+	OPT_CMDLINE,
+	OPT_CPUS,
+	OPT_MEMORY,
+	OPT_TIMEOUT,
+	OPT_CONSOLE,
+	OPT_DEBUG,
+	OPT_LATER, /* flags of a later increment: refused clearly */
+	OPT_HELP,
+};
+
+static const struct option run_options[] = {
+    {"kernel", required_argument, NULL, OPT_KERNEL},
+    {"initrd", required_argument, NULL, OPT_INITRD},
+    {"cmdline", required_argument, NULL, OPT_CMDLINE},
+    {"cpus", required_argument, NULL, OPT_CPUS},
+    {"memory", required_argument, NULL, OPT_MEMORY},
+    {"timeout", required_argument, NULL, OPT_TIMEOUT},
+    {"console", required_argument, NULL, OPT_CONSOLE},
+    {"debug", no_argument, NULL, OPT_DEBUG},
+    {"disk", required_argument, NULL, OPT_LATER},
+    {"net", required_argument, NULL, OPT_LATER},
+    {"vsock", required_argument, NULL, OPT_LATER},
+    {"help", no_argument, NULL, OPT_HELP},
+    {NULL, 0, NULL, 0},
+};
+
+struct run_args {
+	struct vm_config cfg;
+	const char *console;
+	bool debug;
+	bool help;
+};
+
+static int fail(const struct error *err)
+{
+	fprintf(stderr, "vessel: vm: %s\n", err->msg);
+	return 1;
+}
+
+/* "10" (seconds), "1.5s", "500ms", "2m", "1h" -> milliseconds, > 0. */
+static int parse_duration(const char *s, int64_t *ms, struct error *err)
+{
+	static const struct {
+		const char *unit;
+		double scale;
+	} units[] = {{"", 1000}, {"s", 1000}, {"ms", 1}, {"m", 60000}, {"h", 3600000}};
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (end == s || errno || !(v > 0) || *s == '-' || *s == '+' || *s == ' ')
+		goto bad;
+	for (size_t i = 0; i < ARRAY_SIZE(units); i++) {
+		if (strcmp(end, units[i].unit))
+			continue;
+		if (v * units[i].scale > 1e12)
+			goto bad;
+		*ms = (int64_t)(v * units[i].scale + 0.999);
+		return 0;
+	}
+bad:
+	return error_set(err, EINVAL, "--timeout %s: not a duration (expected e.g. 30s, 500ms)", s);
+}
+
+static int parse_cpus(const char *s, unsigned *ret, struct error *err)
+{
+	long v;
+
+	if (str_to_long(s, 0, 1L << 20, &v) < 0)
+		return error_set(err, EINVAL, "--cpus %s: not a number", s);
+	if (v < 1 || v > VM_MAX_CPUS)
+		return error_set(err, EINVAL, "--cpus %s: must be 1 to %d", s, VM_MAX_CPUS);
+	*ret = (unsigned)v;
+	return 0;
+}
+
+static int parse_one(struct run_args *a, int opt, const char *arg, struct error *err)
+{
+	int64_t v;
+	int r;
+
+	switch (opt) {
+	case OPT_KERNEL:
+		a->cfg.kernel = arg;
+		return 0;
+	case OPT_INITRD:
+		a->cfg.initrd = arg;
+		return 0;
+	case OPT_CMDLINE:
+		a->cfg.cmdline = arg;
+		return 0;
+	case OPT_CPUS:
+		return parse_cpus(arg, &a->cfg.cpus, err);
+	case OPT_MEMORY:
+		r = units_parse_size(arg, "--memory", &v, err);
+		if (r == 0 && (uint64_t)v < VM_MIN_MEMORY)
+			r = error_set(err, EINVAL, "--memory %s: at least %llu MiB", arg,
+				      VM_MIN_MEMORY >> 20);
+		a->cfg.memory = (uint64_t)v;
+		return r;
+	case OPT_TIMEOUT:
+		return parse_duration(arg, &a->cfg.timeout_ms, err);
+	case OPT_CONSOLE:
+		a->console = arg;
+		return 0;
+	case OPT_DEBUG:
+		a->debug = true;
+		return 0;
+	case OPT_HELP:
+		a->help = true;
+		return 0;
+	default:
+		return error_set(err, ENOTSUP,
+				 "this option is not supported yet (virtio devices "
+				 "come in a later version)");
+	}
+}
+
+static int parse_args(struct run_args *a, int argc, char **argv, struct error *err)
+{
+	int opt, idx = 0;
+
+	a->cfg = (struct vm_config){.cpus = 1, .memory = VM_DEFAULT_MEMORY, .console_fd = -1};
+	a->console = "stdio";
+	optind = 0;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "+h", run_options, &idx)) != -1) {
+		int r;
+		if (opt == '?' || opt == ':')
+			return error_set(err, EINVAL, "%s: unknown option or missing value",
+					 argv[optind - 1]);
+		if (opt == 'h')
+			opt = OPT_HELP;
+		if (opt == OPT_LATER)
+			return error_set(err, ENOTSUP,
+					 "--%s: not supported yet (virtio devices "
+					 "come with a later version)",
+					 run_options[idx].name);
+		r = parse_one(a, opt, optarg, err);
+		if (r < 0)
+			return r;
+	}
+	if (optind < argc)
+		return error_set(err, EINVAL, "unexpected argument %s", argv[optind]);
+	if (!a->help && !a->cfg.kernel)
+		return error_set(err, EINVAL, "--kernel FILE is required (no default kernel yet)");
+	return 0;
+}
+
+/* *fd: 1, -1 (none), or a new file, which *owned says to close. */
+static int open_console(const char *console, int *fd, bool *owned, struct error *err)
+{
+	*owned = false;
+	*fd = -1;
+	if (!strcmp(console, "stdio"))
+		*fd = STDOUT_FILENO;
+	if (!strcmp(console, "stdio") || !strcmp(console, "none"))
+		return 0;
+	*fd = open(console, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY, 0600);
+	if (*fd < 0)
+		return error_errno(err, "--console %s", console);
+	*owned = true;
+	return 0;
+}
+
+static int vm_run_command(int argc, char **argv)
+{
+	struct run_args a = {0};
+	struct error err = {0};
+	struct vm *vm = NULL;
+	bool owned = false;
+	int status = 1, r, fd;
+
+	if (parse_args(&a, argc, argv, &err) < 0)
+		return fail(&err);
+	if (a.help) {
+		fputs(VM_USAGE, stdout);
+		return 0;
+	}
+	if (a.debug)
+		log_open("vessel", NULL, LOG_FORMAT_TEXT, LOG_DEBUG);
+	if (open_console(a.console, &fd, &owned, &err) < 0)
+		return fail(&err);
+	a.cfg.console_fd = fd;
+	r = vm_create(&a.cfg, NULL, &vm, &err);
+	if (r == 0) {
+		if (vm->caps.missing[0])
+			log_debug("vm: %s lacks %s", vm->ops->name, vm->caps.missing);
+		r = vm_run(vm, &status, &err);
+	}
+	vm_destroy(vm);
+	if (owned)
+		close(fd);
+	return r < 0 ? fail(&err) : status;
+}
+
+int cli_vm(int argc, char **argv)
+{
+	struct error err;
+
+	if (argc >= 2 && !strcmp(argv[1], "run"))
+		return vm_run_command(argc - 1, argv + 1);
+	if (argc >= 2 && (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help"))) {
+		fputs(VM_USAGE, stdout);
+		return 0;
+	}
+	if (argc < 2) {
+		fputs(VM_USAGE, stderr);
+		return 1;
+	}
+	error_set(&err, EINVAL, "unknown command %s (try: vessel vm run --help)", argv[1]);
+	return fail(&err);
+}

@@ -1,0 +1,86 @@
+/* engine: `vessel [--root DIR] [--state DIR] COMMAND ...`, the Docker-like surface. */
+#include "cli/engine.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "cli/vm.h"
+
+enum { E_ROOT = 256, E_STATE };
+
+static const struct option engine_options[] = {
+    {"root", required_argument, NULL, E_ROOT},
+    {"state", required_argument, NULL, E_STATE},
+    {NULL, 0, NULL, 0},
+};
+
+static int cli_engine_vm(const struct cli_engine *e, int argc, char **argv)
+{
+	return cli_vm(argc, argv);
+}
+
+static const struct {
+	const char *name;
+	int (*fn)(const struct cli_engine *e, int argc, char **argv);
+	const char *help;
+} commands[] = {
+    {"run", cli_run, "run [flags] IMAGE [CMD...]       a container from an image"},
+    {"vm", cli_engine_vm, "vm run --kernel FILE ...         boot a micro-VM (KVM)"},
+};
+
+int cli_engine_fail(const struct cli_engine *e, const struct error *err)
+{
+	fprintf(stderr, "vessel: %s\n", err->msg);
+	return 125;
+}
+
+static int usage(FILE *f, int status)
+{
+	fprintf(f, "usage: vessel [--root DIR] [--state DIR] COMMAND ...\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "  vessel %s\n", commands[i].help);
+	fprintf(f, "  vessel oci COMMAND ...           the OCI runtime (also as vessel-runc)\n"
+		   "  vessel version\n"
+		   "--root: images and container files (VESSEL_ROOT, default /var/lib/vessel)\n"
+		   "--state: records and runtime state (VESSEL_STATE, default /run/vessel)\n");
+	return status;
+}
+
+int cli_engine_main(int argc, char **argv)
+{
+	const char *root = getenv("VESSEL_ROOT"), *state = getenv("VESSEL_STATE");
+	struct cli_engine e = {
+	    .paths = {.store = root && *root ? root : "/var/lib/vessel",
+		      .state = state && *state ? state : "/run/vessel"},
+	    .argv = argv,
+	};
+	int c;
+
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "+", engine_options, NULL)) != -1) {
+		if (c == E_ROOT)
+			e.paths.store = optarg;
+		else if (c == E_STATE)
+			e.paths.state = optarg;
+		else
+			return usage(stderr, 125);
+	}
+	if (optind >= argc)
+		return usage(stderr, 125);
+	const char *cmd = argv[optind];
+	if (!strcmp(cmd, "help") || !strcmp(cmd, "--help"))
+		return usage(stdout, 0);
+	if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
+		printf("vessel version %s\n", VESSEL_VERSION);
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (!strcmp(cmd, commands[i].name))
+			return commands[i].fn(&e, argc - optind, argv + optind);
+	}
+	fprintf(stderr, "vessel: unknown command \"%s\"\n", cmd);
+	return usage(stderr, 125);
+}

@@ -1,0 +1,20 @@
+/* engine: what the Docker-like commands share (private to cli/). */
+#ifndef VESSEL_CLI_ENGINE_H
+#define VESSEL_CLI_ENGINE_H
+
+#include "engine/run.h"
+#include "util/error.h"
+
+struct cli_engine {
+	struct engine_paths paths;
+	char **argv; /* the whole original argv */
+};
+
+/* Prints "vessel: msg" and returns 125, Docker's status for the engine's own errors. */
+int cli_engine_fail(const struct cli_engine *e, const struct error *err);
+
+/* `vessel ...` (argv[0] is the program). */
+int cli_engine_main(int argc, char **argv);
+int cli_run(const struct cli_engine *e, int argc, char **argv);
+
+#endif

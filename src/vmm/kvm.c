@@ -1,0 +1,474 @@
+/* kvm: the accel_ops backend on Linux KVM (see accel.h).
+ *
+ * One VM fd with an in-kernel irqchip and PIT where KVM_CHECK_EXTENSION says so (kvm_pvm has
+ * both), vCPUs with CPUID from KVM_GET_SUPPORTED_CPUID, exits decoded from the shared kvm_run.
+ */
+#include "vmm/accel.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/kvm.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "util/cleanup.h"
+#include "vmm/x86/cpuid.h"
+
+#define KVM_TSS_ADDR	      0xfffbd000ULL
+#define KVM_IDENTITY_MAP_ADDR 0xfffbc000ULL
+#define KVM_CPUID_MAX	      256
+#define KVM_DEFAULT_MAX_VCPUS 4
+
+struct kvm_vm {
+	struct accel_vm base; /* first */
+	int kvm_fd;
+	int vm_fd;
+	bool irqchip;
+	long run_size;
+	struct kvm_cpuid2 *cpuid; /* the supported CPUID, patched per vCPU */
+};
+
+struct kvm_vcpu {
+	struct accel_vcpu base; /* first */
+	struct kvm_vm *vm;
+	int fd;
+	struct kvm_run *run;
+};
+
+static int kvm_ioctl(int fd, unsigned long req, void *arg)
+{
+	int r;
+
+	do
+		r = ioctl(fd, req, arg);
+	while (r < 0 && errno == EINTR && req != KVM_RUN);
+	return r;
+}
+
+static int check_ext(int fd, long cap)
+{
+	int r = ioctl(fd, KVM_CHECK_EXTENSION, cap);
+
+	return r < 0 ? 0 : r;
+}
+
+static void note_missing(struct accel_caps *caps, const char *what)
+{
+	size_t len = strlen(caps->missing);
+
+	snprintf(caps->missing + len, sizeof(caps->missing) - len, "%s%s", len ? ", " : "", what);
+}
+
+static int get_cpuid(struct kvm_vm *vm, struct error *err)
+{
+	vm->cpuid = calloc(1, sizeof(*vm->cpuid) + KVM_CPUID_MAX * sizeof(vm->cpuid->entries[0]));
+	if (!vm->cpuid)
+		return error_set(err, ENOMEM, "KVM_GET_SUPPORTED_CPUID: out of memory");
+	vm->cpuid->nent = KVM_CPUID_MAX - 1; /* room for the KVM signature leaf */
+	if (kvm_ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, vm->cpuid) < 0)
+		return error_errno(err, "KVM_GET_SUPPORTED_CPUID");
+	return 0;
+}
+
+/* The in-kernel devices and the Intel-only TSS/identity-map pages, each where supported. */
+static int setup_platform(struct kvm_vm *vm, struct accel_caps *caps, struct error *err)
+{
+	if (check_ext(vm->kvm_fd, KVM_CAP_SET_TSS_ADDR) &&
+	    ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, (unsigned long)KVM_TSS_ADDR) < 0)
+		return error_errno(err, "KVM_SET_TSS_ADDR");
+	if (check_ext(vm->kvm_fd, KVM_CAP_SET_IDENTITY_MAP_ADDR)) {
+		uint64_t a = KVM_IDENTITY_MAP_ADDR;
+		if (kvm_ioctl(vm->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &a) < 0)
+			return error_errno(err, "KVM_SET_IDENTITY_MAP_ADDR");
+	}
+	if (!check_ext(vm->kvm_fd, KVM_CAP_IRQCHIP))
+		note_missing(caps, "KVM_CAP_IRQCHIP (no interrupt controller)");
+	else if (ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0)
+		note_missing(caps, "KVM_CREATE_IRQCHIP failed (no interrupt controller)");
+	else
+		caps->irqchip = vm->irqchip = true;
+	if (caps->irqchip && check_ext(vm->kvm_fd, KVM_CAP_PIT2)) {
+		struct kvm_pit_config pit = {.flags = KVM_PIT_SPEAKER_DUMMY};
+		if (kvm_ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit) == 0)
+			caps->pit = true;
+	}
+	if (!caps->pit)
+		note_missing(caps, "KVM_CAP_PIT2 (no timer)");
+	return 0;
+}
+
+static int open_vm(struct kvm_vm *vm, struct accel_caps *caps, struct error *err)
+{
+	int r;
+
+	vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (vm->kvm_fd < 0)
+		return error_errno(err, "open /dev/kvm");
+	r = ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0);
+	if (r != KVM_API_VERSION)
+		return error_set(err, ENOTSUP, "/dev/kvm: API version %d, need %d", r,
+				 KVM_API_VERSION);
+	if (!check_ext(vm->kvm_fd, KVM_CAP_USER_MEMORY) ||
+	    !check_ext(vm->kvm_fd, KVM_CAP_IMMEDIATE_EXIT))
+		return error_set(err, ENOTSUP, "/dev/kvm: no KVM_CAP_USER_MEMORY/IMMEDIATE_EXIT");
+	vm->run_size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (vm->run_size < (long)sizeof(struct kvm_run))
+		return error_errno(err, "KVM_GET_VCPU_MMAP_SIZE");
+	caps->max_vcpus = (unsigned)check_ext(vm->kvm_fd, KVM_CAP_MAX_VCPUS);
+	if (!caps->max_vcpus)
+		caps->max_vcpus = (unsigned)check_ext(vm->kvm_fd, KVM_CAP_NR_VCPUS);
+	if (!caps->max_vcpus)
+		caps->max_vcpus = KVM_DEFAULT_MAX_VCPUS;
+	do
+		vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
+	while (vm->vm_fd < 0 && errno == EINTR);
+	if (vm->vm_fd < 0)
+		return error_errno(err, "KVM_CREATE_VM");
+	r = setup_platform(vm, caps, err);
+	return r < 0 ? r : get_cpuid(vm, err);
+}
+
+static void kvm_destroy_vm(struct accel_vm *avm)
+{
+	struct kvm_vm *vm = (struct kvm_vm *)avm;
+
+	if (!vm)
+		return;
+	if (vm->vm_fd >= 0)
+		close(vm->vm_fd);
+	if (vm->kvm_fd >= 0)
+		close(vm->kvm_fd);
+	free(vm->cpuid);
+	free(vm);
+}
+
+static int kvm_create_vm(struct accel_vm **ret, struct accel_caps *caps, struct error *err)
+{
+	struct kvm_vm *vm = calloc(1, sizeof(*vm));
+	int r;
+
+	memset(caps, 0, sizeof(*caps));
+	if (!vm)
+		return error_set(err, ENOMEM, "KVM VM: out of memory");
+	vm->base.ops = &accel_kvm_ops;
+	vm->kvm_fd = vm->vm_fd = -1;
+	r = open_vm(vm, caps, err);
+	if (r < 0) {
+		kvm_destroy_vm(&vm->base);
+		return r;
+	}
+	*ret = &vm->base;
+	return 0;
+}
+
+static int kvm_set_memory_region(struct accel_vm *avm, uint32_t slot, uint64_t gpa, void *hva,
+				 uint64_t size, struct error *err)
+{
+	struct kvm_vm *vm = (struct kvm_vm *)avm;
+	struct kvm_userspace_memory_region region = {
+	    .slot = slot,
+	    .guest_phys_addr = gpa,
+	    .memory_size = size,
+	    .userspace_addr = (uintptr_t)hva,
+	};
+
+	if (kvm_ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0)
+		return error_errno(err, "KVM_SET_USER_MEMORY_REGION slot %u at 0x%llx", slot,
+				   (unsigned long long)gpa);
+	return 0;
+}
+
+static int set_vcpu_cpuid(struct kvm_vcpu *v, struct error *err)
+{
+	const struct kvm_cpuid2 *sup = v->vm->cpuid;
+	size_t bytes = sizeof(*sup) + KVM_CPUID_MAX * sizeof(sup->entries[0]);
+	cleanup_free struct kvm_cpuid2 *c = malloc(bytes);
+
+	if (!c)
+		return error_set(err, ENOMEM, "vcpu %u CPUID: out of memory", v->base.id);
+	memcpy(c, sup, bytes);
+	c->nent = x86_cpuid_patch(c->entries, sup->nent, KVM_CPUID_MAX, v->base.id);
+	if (kvm_ioctl(v->fd, KVM_SET_CPUID2, c) < 0)
+		return error_errno(err, "vcpu %u: KVM_SET_CPUID2", v->base.id);
+	return 0;
+}
+
+static void kvm_destroy_vcpu(struct accel_vcpu *av)
+{
+	struct kvm_vcpu *v = (struct kvm_vcpu *)av;
+
+	if (!v)
+		return;
+	if (v->run && v->run != MAP_FAILED)
+		munmap(v->run, (size_t)v->vm->run_size);
+	if (v->fd >= 0)
+		close(v->fd);
+	free(v);
+}
+
+static int kvm_create_vcpu(struct accel_vm *avm, unsigned id, struct accel_vcpu **ret,
+			   struct error *err)
+{
+	struct kvm_vm *vm = (struct kvm_vm *)avm;
+	struct kvm_vcpu *v = calloc(1, sizeof(*v));
+	int r;
+
+	if (!v)
+		return error_set(err, ENOMEM, "vcpu %u: out of memory", id);
+	*v = (struct kvm_vcpu){.base = {&accel_kvm_ops, id}, .vm = vm, .fd = -1};
+	v->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, (unsigned long)id);
+	if (v->fd < 0) {
+		r = error_errno(err, "vcpu %u: KVM_CREATE_VCPU", id);
+		goto fail;
+	}
+	fcntl(v->fd, F_SETFD, FD_CLOEXEC);
+	v->run = mmap(NULL, (size_t)vm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, v->fd, 0);
+	if (v->run == MAP_FAILED) {
+		r = error_errno(err, "vcpu %u: mmap kvm_run", id);
+		goto fail;
+	}
+	r = set_vcpu_cpuid(v, err);
+	if (r < 0)
+		goto fail;
+	*ret = &v->base;
+	return 0;
+fail:
+	kvm_destroy_vcpu(&v->base);
+	return r;
+}
+
+static void to_kvm_seg(const struct x86_seg *s, struct kvm_segment *k)
+{
+	*k = (struct kvm_segment){
+	    .base = s->base,
+	    .limit = s->limit,
+	    .selector = s->selector,
+	    .type = s->type,
+	    .present = s->present,
+	    .dpl = s->dpl,
+	    .db = s->db,
+	    .s = s->s,
+	    .l = s->l,
+	    .g = s->g,
+	    .avl = s->avl,
+	};
+}
+
+static int kvm_set_boot_regs(struct accel_vcpu *av, const struct x86_boot_regs *b,
+			     struct error *err)
+{
+	struct kvm_vcpu *v = (struct kvm_vcpu *)av;
+	struct kvm_sregs sregs;
+	struct kvm_regs regs = {
+	    .rip = b->rip, .rsp = b->rsp, .rflags = b->rflags, .rsi = b->rsi, .rbx = b->rbx};
+
+	if (kvm_ioctl(v->fd, KVM_GET_SREGS, &sregs) < 0)
+		return error_errno(err, "vcpu %u: KVM_GET_SREGS", av->id);
+	to_kvm_seg(&b->cs, &sregs.cs);
+	to_kvm_seg(&b->ds, &sregs.ds);
+	sregs.es = sregs.fs = sregs.gs = sregs.ss = sregs.ds;
+	to_kvm_seg(&b->tr, &sregs.tr);
+	sregs.gdt.base = b->gdt_base;
+	sregs.gdt.limit = b->gdt_limit;
+	sregs.idt.base = 0;
+	sregs.idt.limit = 0;
+	sregs.cr0 = b->cr0;
+	sregs.cr3 = b->cr3;
+	sregs.cr4 = b->cr4;
+	sregs.efer = b->efer;
+	if (kvm_ioctl(v->fd, KVM_SET_SREGS, &sregs) < 0)
+		return error_errno(err, "vcpu %u: KVM_SET_SREGS", av->id);
+	if (kvm_ioctl(v->fd, KVM_SET_REGS, &regs) < 0)
+		return error_errno(err, "vcpu %u: KVM_SET_REGS", av->id);
+	return 0;
+}
+
+static const char *internal_error_name(uint32_t suberror)
+{
+	switch (suberror) {
+	case KVM_INTERNAL_ERROR_EMULATION:
+		return "instruction emulation failed";
+	case KVM_INTERNAL_ERROR_SIMUL_EX:
+		return "exception while delivering an exception";
+	case KVM_INTERNAL_ERROR_DELIVERY_EV:
+		return "event delivery failed";
+	case KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON:
+		return "unexpected exit reason";
+	default:
+		return "unknown suberror";
+	}
+}
+
+/* Appends the failing instruction's bytes when KVM reports them. */
+static size_t format_insn(const struct kvm_run *run, char *buf, size_t len)
+{
+	size_t off = 0;
+	unsigned n = run->emulation_failure.insn_size;
+
+	if (run->internal.suberror != KVM_INTERNAL_ERROR_EMULATION ||
+	    run->emulation_failure.ndata < 3 ||
+	    !(run->emulation_failure.flags & KVM_INTERNAL_ERROR_EMULATION_FLAG_INSTRUCTION_BYTES))
+		return 0;
+	if (n > sizeof(run->emulation_failure.insn_bytes))
+		n = sizeof(run->emulation_failure.insn_bytes);
+	off = (size_t)snprintf(buf, len, ", instruction bytes");
+	for (unsigned i = 0; i < n && off < len; i++)
+		off += (size_t)snprintf(buf + off, len - off, " %02x",
+					run->emulation_failure.insn_bytes[i]);
+	return off;
+}
+
+static void decode_internal(const struct kvm_run *run, struct accel_exit *e)
+{
+	uint32_t n = run->internal.ndata;
+	size_t off;
+
+	e->reason = ACCEL_EXIT_INTERNAL_ERROR;
+	e->code = run->internal.suberror;
+	off = (size_t)snprintf(e->detail, sizeof(e->detail), "KVM internal error %u (%s)", e->code,
+			       internal_error_name(e->code));
+	if (off < sizeof(e->detail) &&
+	    format_insn(run, e->detail + off, sizeof(e->detail) - off) > 0)
+		return;
+	if (n > ARRAY_SIZE(run->internal.data))
+		n = ARRAY_SIZE(run->internal.data);
+	for (uint32_t i = 0; i < n && off < sizeof(e->detail); i++)
+		off += (size_t)snprintf(e->detail + off, sizeof(e->detail) - off, "%s0x%llx",
+					i ? " " : ", data ",
+					(unsigned long long)run->internal.data[i]);
+}
+
+static void decode_system_event(const struct kvm_run *run, struct accel_exit *e)
+{
+	e->code = run->system_event.type;
+	switch (run->system_event.type) {
+	case KVM_SYSTEM_EVENT_SHUTDOWN:
+		e->reason = ACCEL_EXIT_POWEROFF;
+		break;
+	case KVM_SYSTEM_EVENT_RESET:
+		e->reason = ACCEL_EXIT_RESET;
+		break;
+	default:
+		e->reason = ACCEL_EXIT_UNKNOWN;
+		snprintf(e->detail, sizeof(e->detail), "KVM system event %u", e->code);
+		break;
+	}
+}
+
+static void decode_exit(struct kvm_run *run, struct accel_exit *e)
+{
+	e->code = run->exit_reason;
+	switch (run->exit_reason) {
+	case KVM_EXIT_IO:
+		e->reason = ACCEL_EXIT_IO;
+		e->addr = run->io.port;
+		e->size = run->io.size;
+		e->count = run->io.count;
+		e->is_write = run->io.direction == KVM_EXIT_IO_OUT;
+		e->data = (uint8_t *)run + run->io.data_offset;
+		break;
+	case KVM_EXIT_MMIO:
+		e->reason = ACCEL_EXIT_MMIO;
+		e->addr = run->mmio.phys_addr;
+		e->size = run->mmio.len;
+		e->count = 1;
+		e->is_write = run->mmio.is_write;
+		e->data = run->mmio.data;
+		break;
+	case KVM_EXIT_HLT:
+		e->reason = ACCEL_EXIT_HLT;
+		break;
+	case KVM_EXIT_SHUTDOWN:
+		e->reason = ACCEL_EXIT_SHUTDOWN;
+		break;
+	case KVM_EXIT_INTR:
+		e->reason = ACCEL_EXIT_INTERRUPTED;
+		break;
+	case KVM_EXIT_SYSTEM_EVENT:
+		decode_system_event(run, e);
+		break;
+	case KVM_EXIT_INTERNAL_ERROR:
+		decode_internal(run, e);
+		break;
+	case KVM_EXIT_FAIL_ENTRY:
+		e->reason = ACCEL_EXIT_FAIL_ENTRY;
+		snprintf(e->detail, sizeof(e->detail), "VM entry failed, hardware reason 0x%llx",
+			 (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
+		break;
+	default:
+		e->reason = ACCEL_EXIT_UNKNOWN;
+		snprintf(e->detail, sizeof(e->detail), "unhandled KVM exit reason %u",
+			 run->exit_reason);
+		break;
+	}
+}
+
+static int kvm_run_vcpu(struct accel_vcpu *av, struct accel_exit *e, struct error *err)
+{
+	struct kvm_vcpu *v = (struct kvm_vcpu *)av;
+
+	memset(e, 0, sizeof(*e));
+	if (ioctl(v->fd, KVM_RUN, 0) < 0) {
+		if (errno == EINTR || errno == EAGAIN) {
+			__atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
+			e->reason = ACCEL_EXIT_INTERRUPTED;
+			return 0;
+		}
+		return error_errno(err, "vcpu %u: KVM_RUN", av->id);
+	}
+	decode_exit(v->run, e);
+	return 0;
+}
+
+static void kvm_kick(struct accel_vcpu *av)
+{
+	struct kvm_vcpu *v = (struct kvm_vcpu *)av;
+
+	__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+}
+
+static int kvm_set_irq(struct accel_vm *avm, unsigned irq, int level)
+{
+	struct kvm_vm *vm = (struct kvm_vm *)avm;
+	struct kvm_irq_level l = {.irq = irq, .level = (uint32_t)level};
+
+	if (!vm->irqchip)
+		return 0;
+	return kvm_ioctl(vm->vm_fd, KVM_IRQ_LINE, &l) < 0 ? -errno : 0;
+}
+
+static void kvm_format_regs(struct accel_vcpu *av, char *buf, size_t len)
+{
+	struct kvm_vcpu *v = (struct kvm_vcpu *)av;
+	struct kvm_regs r;
+	struct kvm_sregs s;
+
+	if (ioctl(v->fd, KVM_GET_REGS, &r) < 0 || ioctl(v->fd, KVM_GET_SREGS, &s) < 0) {
+		snprintf(buf, len, "registers unavailable: %s", strerror(errno));
+		return;
+	}
+	snprintf(buf, len,
+		 "rip=0x%llx rsp=0x%llx rflags=0x%llx rax=0x%llx rbx=0x%llx rcx=0x%llx "
+		 "rdx=0x%llx rsi=0x%llx rdi=0x%llx cr0=0x%llx cr2=0x%llx cr3=0x%llx cr4=0x%llx "
+		 "efer=0x%llx cs=0x%x(l=%u db=%u)",
+		 r.rip, r.rsp, r.rflags, r.rax, r.rbx, r.rcx, r.rdx, r.rsi, r.rdi, s.cr0, s.cr2,
+		 s.cr3, s.cr4, s.efer, s.cs.selector, s.cs.l, s.cs.db);
+}
+
+const struct accel_ops accel_kvm_ops = {
+    .name = "kvm",
+    .create_vm = kvm_create_vm,
+    .set_memory_region = kvm_set_memory_region,
+    .create_vcpu = kvm_create_vcpu,
+    .set_boot_regs = kvm_set_boot_regs,
+    .run = kvm_run_vcpu,
+    .kick = kvm_kick,
+    .set_irq = kvm_set_irq,
+    .format_regs = kvm_format_regs,
+    .destroy_vcpu = kvm_destroy_vcpu,
+    .destroy_vm = kvm_destroy_vm,
+};

@@ -1,0 +1,90 @@
+/* vm: one virtual machine: accelerator, guest RAM, buses, devices, vCPU threads.
+ *
+ * vm_create() validates the config, builds the machine in a visible order (memory, serial,
+ * i8042, debug exit, kernel, vCPUs) and returns it ready to run. vm_run() starts one thread per
+ * vCPU and waits until the guest resets, powers off or writes the debug-exit port, a vCPU
+ * fails, or the timeout passes. Guest actions never abort the monitor: the worst a guest can do
+ * is end its own VM.
+ */
+#ifndef VESSEL_VMM_VM_H
+#define VESSEL_VMM_VM_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "util/error.h"
+#include "vmm/accel.h"
+#include "vmm/boot.h"
+#include "vmm/bus.h"
+#include "vmm/dev/debug-exit.h"
+#include "vmm/dev/i8042.h"
+#include "vmm/dev/serial8250.h"
+#include "vmm/memory.h"
+
+#define VM_MIN_MEMORY	  (4ULL << 20)
+#define VM_DEFAULT_MEMORY (256ULL << 20)
+#define VM_MAX_CPUS	  255 /* xAPIC ids 0..254 */
+#define VM_MAX_DEVICES	  16
+
+struct vm_config {
+	const char *kernel;
+	const char *initrd;  /* NULL: none */
+	const char *cmdline; /* NULL: "" */
+	unsigned cpus;
+	uint64_t memory;    /* bytes */
+	int console_fd;	    /* borrowed; -1 discards the guest's serial output */
+	int64_t timeout_ms; /* 0: none */
+};
+
+/* The device registry: every attached device, torn down in reverse order. */
+struct vm_device {
+	const char *name;
+	void (*destroy)(void *opaque);
+	void *opaque;
+};
+
+struct vcpu;
+
+struct vm {
+	const struct accel_ops *ops;
+	struct accel_vm *accel;
+	struct accel_caps caps;
+	struct guest_memory mem;
+	struct bus pio;
+	struct bus mmio;
+	struct vm_device devices[VM_MAX_DEVICES];
+	unsigned ndevices;
+	struct serial8250 serial;
+	struct i8042 i8042;
+	struct debug_exit debug_exit;
+	struct boot_result boot;
+	struct vcpu *vcpus;
+	unsigned ncpus;
+	int64_t timeout_ms;
+
+	pthread_mutex_t lock; /* guards the fields below */
+	pthread_cond_t cond;
+	bool done;
+	int status;	   /* the guest's exit status once done */
+	struct error fail; /* code != 0: the VM failed (triple fault, KVM error, timeout) */
+};
+
+/* Checks cfg (memory, cpus, files) and builds the VM on ops (NULL: KVM). */
+int vm_create(const struct vm_config *cfg, const struct accel_ops *ops, struct vm **ret,
+	      struct error *err);
+/* Runs the VM to its end: 0 and *status (the debug-exit value, or 0 after a reset or
+ * poweroff), or -errno with err naming the cause (and the vCPU's registers). */
+int vm_run(struct vm *vm, int *status, struct error *err);
+void vm_destroy(struct vm *vm);
+
+/* Ends the VM with status (the first end wins); any thread, any device. */
+void vm_request_stop(struct vm *vm, int status);
+/* Ends the VM with an error (the first end wins). */
+void vm_fail(struct vm *vm, const struct error *cause);
+bool vm_stopping(struct vm *vm);
+/* Adds a device to the registry; -ENOSPC when full. */
+int vm_add_device(struct vm *vm, const char *name, void (*destroy)(void *), void *opaque,
+		  struct error *err);
+
+#endif

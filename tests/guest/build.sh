@@ -1,0 +1,23 @@
+#!/bin/sh
+# build.sh OUTDIR: builds the test guests into OUTDIR:
+#   pvh.elf   ELF with a XEN_ELFNOTE_PHYS32_ENTRY note (PVH entry, 32-bit protected mode)
+#   bzimage   bzImage-shaped image (Linux 64-bit boot protocol)
+# Freestanding: no libc, no sanitizers, static, linked at 1 MiB (guest.ld).
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+out=${1:?usage: build.sh OUTDIR}
+mkdir -p "$out"
+CC=${GUEST_CC:-gcc}
+CFLAGS="-std=gnu17 -O2 -Wall -Wextra -Werror -ffreestanding -fno-pic -fno-pie -fno-stack-protector
+  -fno-asynchronous-unwind-tables -fcf-protection=none -mno-red-zone -mgeneral-regs-only
+  -mcmodel=kernel -fno-builtin"
+LDFLAGS="-nostdlib -static -no-pie -Wl,--build-id=none -Wl,-z,noexecstack -Wl,-z,max-page-size=4096 -Wl,--no-warn-rwx-segments
+  -Wl,-T,$here/guest.ld"
+# shellcheck disable=SC2086
+$CC $CFLAGS -mcmodel=small $LDFLAGS -Wl,-e,pvh_start -o "$out/pvh.elf" \
+	"$here/pvh-entry.S" "$here/pvh.c" "$here/lib.c"
+# shellcheck disable=SC2086
+$CC $CFLAGS -mcmodel=small $LDFLAGS -Wl,-e,bz_start -o "$out/bz.elf" \
+	"$here/bz-entry.S" "$here/bz.c" "$here/lib.c"
+objcopy -O binary "$out/bz.elf" "$out/bz.bin"
+python3 "$here/mkbzimage.py" "$out/bz.bin" "$out/bzimage"
