@@ -135,7 +135,7 @@ bench: all
 	BENCH_LIMITS=1 bench/container-start
 
 demo: deps
-	$(MAKE) all
+	$(MAKE) all $(BUILD)/guest/pvh.elf
 	scripts/demo
 
 install: all

@@ -78,7 +78,7 @@ static int unpack(struct image_store *store, const struct image_descriptor *laye
 	struct image_unpack_opts opts = {.overlay = true, .diff_id_out = got};
 	struct image_unpack_stats stats;
 
-	if (!tmp || !mkdtemp(tmp))
+	if (!tmp || !mkdtemp(tmp) || chmod(tmp, 0755) < 0)
 		return error_errno(err, "layer %s: temporary directory", layer->digest);
 	cleanup_fd int fd = image_store_open_blob(store, layer->digest, err);
 	int r = fd < 0 ? fd : image_unpack_layer(fd, tmp, &opts, &stats, err);

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "engine/image.h"
@@ -57,6 +58,8 @@ static int make_dirs(const struct engine_paths *p, struct job *j, struct error *
 	for (size_t i = 0; i < ARRAY_SIZE(sub); i++) {
 		cleanup_free char *d = str_printf("%s/%s", j->dir, sub[i]);
 		int r = d ? fs_mkdir_p(d, 0700) : -ENOMEM;
+		if (r == 0 && chmod(d, 0755) < 0) /* upper: the container's "/" */
+			r = -errno;
 		if (r < 0)
 			return error_set(err, -r, "mkdir %s: %s", d ? d : j->dir, strerror(-r));
 	}

@@ -1,0 +1,99 @@
+"""`vessel run`: the Docker-like engine on the embedded busybox image (no registry)."""
+
+import os
+import subprocess
+
+import pytest
+
+from conftest import new_id
+
+BUILD = os.environ.get("VESSEL_BUILD") or os.path.join(os.path.dirname(__file__), "../../build")
+VESSEL = os.path.join(BUILD, "vessel")
+
+
+@pytest.fixture
+def vessel_run(tmp_path):
+    """vessel_run(*args) runs `vessel --root R --state S run ARGS...` with a store and state of
+    the test's own; checks at teardown that nothing was left behind."""
+    store, state = tmp_path / "store", tmp_path / "state"
+
+    def run(*args, timeout=60, input=None):
+        cmd = [VESSEL, "--root", str(store), "--state", str(state), "run", *map(str, args)]
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
+                              input=input)
+
+    yield run
+    assert not os.listdir(store / "containers") if (store / "containers").exists() else True
+    if (state / "containers").exists():
+        assert os.listdir(state / "containers") == []
+    mounts = open("/proc/self/mountinfo").read()
+    assert str(tmp_path) not in mounts
+
+
+def test_echo(vessel_run):
+    res = vessel_run("busybox", "echo", "hi")
+    assert (res.returncode, res.stdout) == (0, "hi\n"), res.stderr
+
+
+@pytest.mark.parametrize("code", [0, 3, 42])
+def test_exit_status(vessel_run, code):
+    assert vessel_run("busybox", "sh", "-c", f"exit {code}").returncode == code
+
+
+def test_missing_command_is_127(vessel_run):
+    res = vessel_run("busybox", "no-such-command")
+    assert res.returncode == 127
+    assert "no-such-command" in res.stderr
+
+
+def test_flags_reach_the_container(vessel_run, tmp_path):
+    vol = tmp_path / "vol"
+    vol.mkdir()
+    (vol / "f").write_text("from the host")
+    res = vessel_run("-e", "A=1", "-w", "/tmp", "-u", "nobody", "--hostname", "box",
+                     "-v", f"{vol}:/data:ro", "busybox", "sh", "-c",
+                     'echo "$A $(pwd) $(id -u) $(hostname) $(cat /data/f)"; touch /data/x')
+    assert res.stdout.splitlines()[0] == "1 /tmp 65534 box from the host", res.stderr
+    assert res.returncode != 0  # the volume is read-only
+    assert not (vol / "x").exists()
+
+
+def test_limits_in_the_cgroup(vessel_run):
+    # the container sees the host's hierarchy read-only; its own cgroup is /vessel/<id>
+    res = vessel_run("--cpus", "0.25", "--memory", "64m", "--pids-limit", "30", "busybox",
+                     "sh", "-c", "cat /sys/fs/cgroup/memory/vessel/*/memory.limit_in_bytes "
+                     "/sys/fs/cgroup/pids/vessel/*/pids.max /sys/fs/cgroup/cpu/vessel/*/cpu.cfs_quota_us")
+    assert res.returncode == 0, res.stderr
+    lines = res.stdout.split()
+    assert "67108864" in lines and "30" in lines and "25000" in lines, res.stdout
+
+
+def test_read_only(vessel_run):
+    res = vessel_run("--read-only", "busybox", "touch", "/x")
+    assert res.returncode != 0
+    assert "Read-only" in res.stderr
+
+
+def test_timeout_is_124(vessel_run):
+    res = vessel_run("--timeout", "1s", "busybox", "sh", "-c",
+                     "trap 'exit 0' TERM; while :; do sleep 0.1; done")
+    assert res.returncode == 124
+
+
+def test_stdin_only_with_i(vessel_run):
+    assert vessel_run("busybox", "cat", input="x").stdout == ""
+    assert vessel_run("-i", "busybox", "cat", input="hello").stdout == "hello"
+
+
+@pytest.mark.parametrize("args, word", [
+    (("--memory", "12q", "busybox", "true"), "--memory"),
+    (("--cpus", "-1", "busybox", "true"), "--cpus"),
+    (("--timeout", "3x", "busybox", "true"), "--timeout"),
+    (("-v", "relative:/x", "busybox", "true"), "-v"),
+    (("Not/A:Valid@Ref", "true"), "reference"),
+    (("no-such-image", "true"), "not found"),
+])
+def test_bad_input(vessel_run, args, word):
+    res = vessel_run(*args)
+    assert res.returncode == 125
+    assert word in res.stderr and len(res.stderr.strip().splitlines()) == 1, res.stderr
