@@ -28,6 +28,11 @@ static const struct {
 	const char *help;
 } commands[] = {
     {"run", cli_run, "run [flags] IMAGE [CMD...]       a container from an image"},
+    {"ps", cli_ps, "ps [-a] [--format json]          containers"},
+    {"logs", cli_logs, "logs [-f] [--tail N] CONTAINER   a detached container's output"},
+    {"stop", cli_stop, "stop [-t SECS] CONTAINER...      SIGTERM, then SIGKILL"},
+    {"kill", cli_kill, "kill [-s SIGNAL] CONTAINER...    signal a container"},
+    {"rm", cli_rm, "rm [-f] CONTAINER...             remove containers"},
     {"vm", cli_engine_vm, "vm run --kernel FILE ...         boot a micro-VM (KVM)"},
 };
 

@@ -558,6 +558,8 @@ int container_run(const struct container_opts *o, int *ret_status, struct error 
 		return error_wrap(err, "run %s", o->id);
 	}
 	poststart(c.spec, &c.st);
+	if (o->on_start)
+		o->on_start(o->on_start_arg);
 	if (o->detach) {
 		c.pid = 0;
 		created_free(&c);

@@ -25,6 +25,8 @@ struct container_opts {
 	bool detach;	    /* run: return once started */
 	char **reexec_argv; /* the process's argv, to re-exec sealed when needed */
 	int64_t timeout_ms; /* run: > 0 ends the container after this long (status 124) */
+	void (*on_start)(void *arg); /* run: called once the container's process was started */
+	void *on_start_arg;
 };
 
 struct container_exec_opts {

@@ -1,6 +1,8 @@
 """`vessel run`: the Docker-like engine on the embedded busybox image (no registry)."""
 
+import json
 import os
+import time
 import subprocess
 
 import pytest
@@ -17,13 +19,16 @@ def vessel_run(tmp_path):
     the test's own; checks at teardown that nothing was left behind."""
     store, state = tmp_path / "store", tmp_path / "state"
 
-    def run(*args, timeout=60, input=None):
-        cmd = [VESSEL, "--root", str(store), "--state", str(state), "run", *map(str, args)]
+    def run(*args, timeout=60, input=None, command="run"):
+        cmd = [VESSEL, "--root", str(store), "--state", str(state), command, *map(str, args)]
         return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
                               input=input)
 
     yield run
-    assert not os.listdir(store / "containers") if (store / "containers").exists() else True
+    for c in json.loads(run("-a", "--format", "json", command="ps").stdout or "[]"):
+        run("-f", c["id"], command="rm")
+    if (store / "containers").exists():
+        assert os.listdir(store / "containers") == []
     if (state / "containers").exists():
         assert os.listdir(state / "containers") == []
     mounts = open("/proc/self/mountinfo").read()
@@ -97,3 +102,48 @@ def test_bad_input(vessel_run, args, word):
     res = vessel_run(*args)
     assert res.returncode == 125
     assert word in res.stderr and len(res.stderr.strip().splitlines()) == 1, res.stderr
+
+
+def wait_for(pred, timeout=10):
+    end = time.time() + timeout
+    while time.time() < end:
+        if pred():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_detached_lifecycle(vessel_run):
+    loop = "trap 'echo bye; exit 0' TERM; echo started; while :; do sleep 0.1; done"
+    res = vessel_run("-d", "--name", "web", "busybox", "sh", "-c", loop)
+    assert res.returncode == 0, res.stderr
+    cid = res.stdout.strip()
+    assert len(cid) == 64
+    ps = lambda: json.loads(vessel_run("-a", "--format", "json", command="ps").stdout)
+    assert [c["state"] for c in ps() if c["name"] == "web"] == ["running"]
+    assert wait_for(lambda: "started" in vessel_run("web", command="logs").stdout)
+    dup = vessel_run("--name", "web", "busybox", "true")
+    assert dup.returncode == 125 and "already in use" in dup.stderr
+    busy = vessel_run("web", command="rm")
+    assert busy.returncode == 125 and "running" in busy.stderr
+    assert vessel_run("-t", "5", cid[:12], command="stop").returncode == 0
+    assert [(c["state"], c["exit_code"]) for c in ps()] == [("exited", 0)]
+    assert vessel_run("web", command="logs").stdout == "started\nbye\n"
+    assert vessel_run("--tail", "1", "web", command="logs").stdout == "bye\n"
+    assert vessel_run("web", command="rm").returncode == 0
+    assert ps() == []
+
+
+def test_kill_and_rm_force(vessel_run):
+    cid = vessel_run("-d", "busybox", "sleep", "60").stdout.strip()
+    assert vessel_run("-s", "KILL", cid, command="kill").returncode == 0
+    assert wait_for(lambda: json.loads(vessel_run("-a", "--format", "json", command="ps")
+                                       .stdout)[0]["exit_code"] == 137)
+    cid = vessel_run("-d", "busybox", "sleep", "60").stdout.strip()
+    assert vessel_run("-f", cid, command="rm").returncode == 0
+    assert vessel_run(cid, command="logs").returncode == 125
+
+
+def test_run_rm_leaves_nothing(vessel_run):
+    assert vessel_run("--rm", "busybox", "true").returncode == 0
+    assert json.loads(vessel_run("-a", "--format", "json", command="ps").stdout) == []
