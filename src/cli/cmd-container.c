@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
 #include <time.h>
 
 #include "cli/engine.h"
@@ -198,4 +199,99 @@ int cli_rm(const struct cli_engine *e, int argc, char **argv)
 			puts(argv[i]);
 	}
 	return status;
+}
+
+int cli_exec(const struct cli_engine *e, int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"interactive", no_argument, NULL, 'i'},   {"tty", no_argument, NULL, 't'},
+	    {"env", required_argument, NULL, 'e'},     {"user", required_argument, NULL, 'u'},
+	    {"workdir", required_argument, NULL, 'w'}, {NULL, 0, NULL, 0}};
+	struct engine_exec_opts o = {0};
+	char *env[65] = {NULL};
+	size_t n_env = 0;
+	struct error err;
+	int c, status = 125;
+
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "+ite:u:w:", opts, NULL)) != -1) {
+		if (c == 'i')
+			o.interactive = true;
+		else if (c == 'e' && n_env < 64 && strchr(optarg, '='))
+			env[n_env++] = optarg;
+		else if (c == 'u')
+			o.user = optarg;
+		else if (c == 'w')
+			o.cwd = optarg;
+		else if (c == 't')
+			return bad(e, "exec -t: not supported yet (use vessel oci exec --tty)");
+		else
+			return bad(e,
+				   "exec: usage: vessel exec [-i] [-e K=V] [-u UID[:GID]] [-w DIR] "
+				   "CONTAINER CMD...");
+	}
+	if (argc - optind < 2)
+		return bad(e, "exec: usage: vessel exec [-i] [-e K=V] [-u UID[:GID]] [-w DIR] "
+			      "CONTAINER CMD...");
+	o.args = argv + optind + 1;
+	o.env = env;
+	if (engine_exec(&e->paths, argv[optind], &o, &status, &err) < 0)
+		return cli_engine_fail(e, &err);
+	return status;
+}
+
+static void human(int64_t bytes, char *buf, size_t size)
+{
+	static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+	double v = (double)bytes;
+	size_t u = 0;
+
+	if (bytes < 0 || bytes == INT64_MAX) {
+		snprintf(buf, size, "-");
+		return;
+	}
+	while (v >= 1024 && u < 4) {
+		v /= 1024;
+		u++;
+	}
+	snprintf(buf, size, "%.4g%s", v, units[u]);
+}
+
+int cli_stats(const struct cli_engine *e, int argc, char **argv)
+{
+	static const struct option opts[] = {{"no-stream", no_argument, NULL, 'n'},
+					     {NULL, 0, NULL, 0}};
+	struct engine_stats *v = NULL;
+	struct error err;
+	bool stream = true;
+	size_t n = 0;
+	int c;
+
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+		if (c != 'n')
+			return bad(e, "stats: usage: vessel stats [--no-stream] [CONTAINER...]");
+		stream = false;
+	}
+	do {
+		if (engine_stats(&e->paths, argv + optind, 1000, &v, &n, &err) < 0)
+			return cli_engine_fail(e, &err);
+		if (stream)
+			printf("\033[2J\033[H");
+		printf("%-12s  %-20s  %-8s  %-24s  %-8s  %s\n", "CONTAINER ID", "NAME", "CPU %",
+		       "MEM USAGE / LIMIT", "MEM %", "PIDS");
+		for (size_t i = 0; i < n; i++) {
+			char use[16], lim[16], pct[16] = "-";
+			human(v[i].mem_usage, use, sizeof(use));
+			human(v[i].mem_limit, lim, sizeof(lim));
+			if (v[i].mem_limit > 0 && v[i].mem_limit != INT64_MAX)
+				snprintf(pct, sizeof(pct), "%.2f%%",
+					 100.0 * (double)v[i].mem_usage / (double)v[i].mem_limit);
+			printf("%-12.12s  %-20.20s  %-8.2f  %-10s / %-11s  %-8s  %lld\n", v[i].id,
+			       v[i].name, v[i].cpu_percent, use, lim, pct, (long long)v[i].pids);
+		}
+		fflush(stdout);
+		engine_stats_free(v, n);
+	} while (stream);
+	return 0;
 }

@@ -33,6 +33,13 @@ static const struct {
     {"stop", cli_stop, "stop [-t SECS] CONTAINER...      SIGTERM, then SIGKILL"},
     {"kill", cli_kill, "kill [-s SIGNAL] CONTAINER...    signal a container"},
     {"rm", cli_rm, "rm [-f] CONTAINER...             remove containers"},
+    {"exec", cli_exec, "exec [-i] [-e] [-u] [-w] CONTAINER CMD...   a command inside"},
+    {"stats", cli_stats, "stats [--no-stream] [CONTAINER...]   CPU, memory, pids"},
+    {"images", cli_images, "images [--format json] [-q]      list images"},
+    {"import", cli_import, "import FILE|DIR [NAME]           an OCI layout or docker-archive"},
+    {"save", cli_save, "save IMAGE -o FILE               an image as an OCI layout tar"},
+    {"rmi", cli_rmi, "rmi [-f] IMAGE...                remove images"},
+    {"inspect", cli_inspect, "inspect IMAGE...                 an image as JSON"},
     {"vm", cli_engine_vm, "vm run --kernel FILE ...         boot a micro-VM (KVM)"},
 };
 

@@ -16,10 +16,17 @@ int cli_engine_fail(const struct cli_engine *e, const struct error *err);
 /* `vessel ...` (argv[0] is the program). */
 int cli_engine_main(int argc, char **argv);
 int cli_run(const struct cli_engine *e, int argc, char **argv);
+int cli_images(const struct cli_engine *e, int argc, char **argv);
+int cli_import(const struct cli_engine *e, int argc, char **argv);
+int cli_save(const struct cli_engine *e, int argc, char **argv);
+int cli_rmi(const struct cli_engine *e, int argc, char **argv);
+int cli_inspect(const struct cli_engine *e, int argc, char **argv);
 int cli_ps(const struct cli_engine *e, int argc, char **argv);
 int cli_logs(const struct cli_engine *e, int argc, char **argv);
 int cli_stop(const struct cli_engine *e, int argc, char **argv);
 int cli_kill(const struct cli_engine *e, int argc, char **argv);
 int cli_rm(const struct cli_engine *e, int argc, char **argv);
+int cli_exec(const struct cli_engine *e, int argc, char **argv);
+int cli_stats(const struct cli_engine *e, int argc, char **argv);
 
 #endif

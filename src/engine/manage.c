@@ -179,3 +179,112 @@ int engine_logs(const struct engine_paths *p, const char *key, long tail, bool f
 	engine_record_clear(&r);
 	return ret;
 }
+
+int engine_exec(const struct engine_paths *p, const char *key, const struct engine_exec_opts *o,
+		int *ret_status, struct error *err)
+{
+	struct engine_record r;
+	cleanup_free char *rt = str_printf("%s/runtime", p->state);
+	int ret = engine_record_find(p->state, key, &r, err);
+
+	if (ret < 0)
+		return ret;
+	if (engine_record_status(&r) != ENGINE_RUNNING) {
+		ret = error_set(err, EINVAL, "exec %s: container is not running", key);
+	} else {
+		struct container_exec_opts x = {
+		    .root = rt,
+		    .id = r.id,
+		    .args = o->args,
+		    .env = o->env,
+		    .cwd = o->cwd,
+		    .user = o->user,
+		};
+		if (!o->interactive) {
+			int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+			if (null >= 0) {
+				dup2(null, STDIN_FILENO);
+				close(null);
+			}
+		}
+		ret = container_exec(&x, ret_status, err);
+	}
+	engine_record_clear(&r);
+	return ret;
+}
+
+static int sample(const char *rt, struct engine_stats *s, int64_t *ret_cpu, struct error *err)
+{
+	struct cgroup_stats cs;
+	int r = container_stats(rt, s->id, &cs, err);
+
+	if (r < 0)
+		return r;
+	*ret_cpu = cs.cpu_usage_ns;
+	s->mem_usage = cs.memory_usage;
+	s->mem_limit = cs.memory_limit;
+	s->pids = cs.pids_current;
+	return 0;
+}
+
+static int select_running(const struct engine_paths *p, char *const *keys,
+			  struct engine_stats **ret, size_t *ret_n, struct error *err)
+{
+	struct engine_record *v = NULL;
+	size_t n = 0, k = 0;
+	int r = engine_record_list(p->state, &v, &n, err);
+
+	if (r < 0)
+		return r;
+	*ret = calloc(n + 1, sizeof(**ret));
+	for (size_t i = 0; *ret && i < n; i++) {
+		bool wanted = !keys || !keys[0];
+		for (char *const *key = keys; !wanted && key && *key; key++)
+			wanted = !strcmp(*key, v[i].name) || !strncmp(v[i].id, *key, strlen(*key));
+		if (!wanted || engine_record_status(&v[i]) != ENGINE_RUNNING)
+			continue;
+		memcpy((*ret)[k].id, v[i].id, sizeof(v[i].id));
+		(*ret)[k++].name = TAKE_PTR(v[i].name);
+	}
+	engine_records_free(v, n);
+	*ret_n = k;
+	return *ret ? 0 : error_set(err, ENOMEM, "out of memory");
+}
+
+int engine_stats(const struct engine_paths *p, char *const *keys, long interval_ms,
+		 struct engine_stats **ret, size_t *ret_n, struct error *err)
+{
+	cleanup_free char *rt = str_printf("%s/runtime", p->state);
+	struct engine_stats *v = NULL;
+	size_t n = 0;
+	struct timespec a, b;
+	int r = rt ? select_running(p, keys, &v, &n, err) : error_set(err, ENOMEM, "out of memory");
+	cleanup_free int64_t *cpu0 = calloc(n + 1, sizeof(int64_t));
+
+	for (size_t i = 0; r == 0 && cpu0 && i < n; i++)
+		sample(rt, &v[i], &cpu0[i], err);
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	sleep_ms(interval_ms);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	double wall = (double)(b.tv_sec - a.tv_sec) * 1e9 + (double)(b.tv_nsec - a.tv_nsec);
+	for (size_t i = 0; r == 0 && cpu0 && i < n; i++) {
+		int64_t cpu1 = 0;
+		struct error ignored;
+		if (sample(rt, &v[i], &cpu1, &ignored) == 0 && cpu0[i] >= 0 && wall > 0)
+			v[i].cpu_percent = 100.0 * (double)(cpu1 - cpu0[i]) / wall;
+	}
+	if (r < 0) {
+		engine_stats_free(v, n);
+		return r;
+	}
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
+void engine_stats_free(struct engine_stats *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++)
+		free(v[i].name);
+	free(v);
+}
