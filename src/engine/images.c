@@ -11,6 +11,7 @@
 #include "image/layout.h"
 #include "image/ref.h"
 #include "util/cleanup.h"
+#include "util/fs.h"
 #include "util/str.h"
 
 /* The manifest that digest names: itself, or linux/amd64's from an index. */
@@ -93,6 +94,18 @@ static int fill_row(struct image_store *store, const struct image_store_entry *e
 	return 0;
 }
 
+/* The store at paths->store, created (with its parents) on first use as `vessel run` does. */
+static int open_store(const struct engine_paths *paths, struct image_store **ret,
+		      struct error *err)
+{
+	int r = fs_mkdir_p(paths->store, 0700);
+
+	*ret = NULL;
+	if (r < 0)
+		return error_set(err, -r, "image store %s: %s", paths->store, strerror(-r));
+	return image_store_open(paths->store, ret, err);
+}
+
 int engine_images_load(const struct engine_paths *paths, struct engine_images_table *ret,
 		       struct error *err)
 {
@@ -101,7 +114,7 @@ int engine_images_load(const struct engine_paths *paths, struct engine_images_ta
 	int r;
 
 	*ret = (struct engine_images_table){0};
-	r = image_store_open(paths->store, &ret->store, err);
+	r = open_store(paths, &ret->store, err);
 	if (r == 0)
 		r = image_store_list(ret->store, &v, &n, err);
 	if (r == 0 && n) {
@@ -446,7 +459,7 @@ int engine_images_ensure_busybox(const struct engine_paths *paths, const char *i
 
 	if (!canon || strcmp(canon, IMAGE_BUSYBOX_REF))
 		return 0;
-	r = image_store_open(paths->store, &store, err);
+	r = open_store(paths, &store, err);
 	if (r == 0)
 		r = image_busybox_ensure(store, err);
 	image_store_free(store);
