@@ -147,3 +147,18 @@ def test_kill_and_rm_force(vessel_run):
 def test_run_rm_leaves_nothing(vessel_run):
     assert vessel_run("--rm", "busybox", "true").returncode == 0
     assert json.loads(vessel_run("-a", "--format", "json", command="ps").stdout) == []
+
+
+def test_exec_and_stats(vessel_run):
+    cid = vessel_run("-d", "--name", "s1", "--memory", "64m", "busybox", "sh", "-c",
+                     "while :; do :; done").stdout.strip()
+    res = vessel_run("s1", "sh", "-c", "echo in $(hostname); exit 6", command="exec")
+    assert (res.returncode, res.stdout) == (6, f"in {cid[:12]}\n"), res.stderr
+    res = vessel_run("-e", "X=1", "-w", "/tmp", "-u", "65534", "s1", "sh", "-c",
+                     "echo $X $(pwd) $(id -u)", command="exec")
+    assert res.stdout == "1 /tmp 65534\n", res.stderr
+    stats = vessel_run("--no-stream", "s1", command="stats").stdout.splitlines()
+    assert len(stats) == 2 and "64MiB" in stats[1], stats
+    cpu = float(stats[1].split()[2])
+    assert 50 < cpu <= 101, stats  # a busy loop: about one CPU
+    assert vessel_run("nope", "true", command="exec").returncode == 125
