@@ -133,6 +133,7 @@ fuzz: fuzz-build
 bench: all
 	bench/container-start
 	BENCH_LIMITS=1 bench/container-start
+	bench/engine-run
 
 demo: deps
 	$(MAKE) all $(BUILD)/guest/pvh.elf
