@@ -15,8 +15,9 @@ static int next_flag(int argc, char **argv, const char *shortopts, const struct 
 	int c = getopt_long(argc, argv, shortopts, longopts, NULL);
 
 	if (c == '?' || c == ':')
-		error_set(err, EINVAL, "%s: unknown flag or missing value: %s (see vessel %s --help)",
-			  cmd, argv[optind - 1], cmd);
+		error_set(err, EINVAL,
+			  "%s: unknown flag or missing value: %s (see vessel %s --help)", cmd,
+			  argv[optind - 1], cmd);
 	return c;
 }
 
@@ -53,15 +54,17 @@ int cli_images(const struct cli_engine *e, int argc, char **argv)
 		else if (c == 'f' && !strcmp(optarg, "json"))
 			format = format == ENGINE_IMAGES_QUIET ? format : ENGINE_IMAGES_JSON;
 		else if (c == 'f' && strcmp(optarg, "table"))
-			return done(e, error_set(&err, EINVAL,
-						 "images: --format %s: expected table or json",
-						 optarg),
+			return done(e,
+				    error_set(&err, EINVAL,
+					      "images: --format %s: expected table or json",
+					      optarg),
 				    &err);
 		else if (c != 'f')
 			return done(e, -EINVAL, &err);
 	}
 	if (optind < argc)
-		return done(e, error_set(&err, EINVAL, "images: unexpected argument %s", argv[optind]),
+		return done(e,
+			    error_set(&err, EINVAL, "images: unexpected argument %s", argv[optind]),
 			    &err);
 	return done(e, engine_images_list(&e->paths, format, stdout, &err), &err);
 }
@@ -79,7 +82,8 @@ int cli_import(const struct cli_engine *e, int argc, char **argv)
 	optind = 0;
 	while ((c = next_flag(argc, argv, "h", opts, "import", &err)) != -1) {
 		if (c == 'h')
-			return help("import FILE|DIR [NAME]   (OCI layout dir or tar, docker-archive)");
+			return help(
+			    "import FILE|DIR [NAME]   (OCI layout dir or tar, docker-archive)");
 		return done(e, -EINVAL, &err);
 	}
 	if (optind >= argc || argc - optind > 2)
@@ -161,8 +165,8 @@ int cli_inspect(const struct cli_engine *e, int argc, char **argv)
 	}
 	if (optind >= argc)
 		return done(e, error_set(&err, EINVAL, "inspect: expected IMAGE..."), &err);
-	return done(e,
-		    engine_images_inspect(&e->paths, argv + optind, (size_t)(argc - optind), stdout,
-					  &err),
-		    &err);
+	return done(
+	    e,
+	    engine_images_inspect(&e->paths, argv + optind, (size_t)(argc - optind), stdout, &err),
+	    &err);
 }

@@ -28,6 +28,7 @@ static const struct {
 	const char *help;
 } commands[] = {
     {"run", cli_run, "run [flags] IMAGE [CMD...]       a container from an image"},
+    {"pull", cli_pull, "pull [--platform P] [-q] REF     an image from a registry"},
     {"ps", cli_ps, "ps [-a] [--format json]          containers"},
     {"logs", cli_logs, "logs [-f] [--tail N] CONTAINER   a detached container's output"},
     {"stop", cli_stop, "stop [-t SECS] CONTAINER...      SIGTERM, then SIGKILL"},

@@ -16,6 +16,7 @@ int cli_engine_fail(const struct cli_engine *e, const struct error *err);
 /* `vessel ...` (argv[0] is the program). */
 int cli_engine_main(int argc, char **argv);
 int cli_run(const struct cli_engine *e, int argc, char **argv);
+int cli_pull(const struct cli_engine *e, int argc, char **argv);
 int cli_images(const struct cli_engine *e, int argc, char **argv);
 int cli_import(const struct cli_engine *e, int argc, char **argv);
 int cli_save(const struct cli_engine *e, int argc, char **argv);

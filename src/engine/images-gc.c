@@ -158,8 +158,10 @@ static int mark_all(struct gc *gc, struct error *err)
 	image_store_entries_free(v, n);
 	if (r < 0)
 		return r;
-	qsort(gc->blobs.v, gc->blobs.n, sizeof(hex_name), cmp_hex);
-	qsort(gc->layers.v, gc->layers.n, sizeof(hex_name), cmp_hex);
+	if (gc->blobs.n)
+		qsort(gc->blobs.v, gc->blobs.n, sizeof(hex_name), cmp_hex);
+	if (gc->layers.n)
+		qsort(gc->layers.v, gc->layers.n, sizeof(hex_name), cmp_hex);
 	return 0;
 }
 

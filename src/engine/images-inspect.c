@@ -54,7 +54,8 @@ static struct json_object *config_json(const struct image_config *c)
 {
 	struct json_object *o = json_object_new_object();
 	bool ok = add(o, "Entrypoint", strv_json(c->entrypoint), true) &&
-		  add(o, "Cmd", strv_json(c->cmd), true) && add(o, "Env", strv_json(c->env), true) &&
+		  add(o, "Cmd", strv_json(c->cmd), true) &&
+		  add(o, "Env", strv_json(c->env), true) &&
 		  add(o, "WorkingDir", str_json(c->working_dir), false) &&
 		  add(o, "User", str_json(c->user), false) &&
 		  add(o, "Labels", labels_json(c), c->n_labels == 0);
@@ -84,17 +85,17 @@ static struct json_object *rootfs_json(const struct image_config *c)
 	return o;
 }
 
-/* Adds s (owned) to the array a unless it is there already; false when out of memory. */
+/* Adds s to the array a unless it is there already, then frees s; false when out of memory. */
 static bool add_unique(struct json_object *a, char *s)
 {
-	cleanup_free char *owned = s;
+	bool ok = s != NULL, seen = false;
 
-	if (!s)
-		return false;
-	for (size_t j = 0; j < json_object_array_length(a); j++)
-		if (!strcmp(json_object_get_string(json_object_array_get_idx(a, j)), s))
-			return true;
-	return json_object_array_add(a, json_object_new_string(s)) == 0;
+	for (size_t j = 0; ok && j < json_object_array_length(a); j++)
+		seen |= !strcmp(json_object_get_string(json_object_array_get_idx(a, j)), s);
+	if (ok && !seen)
+		ok = json_object_array_add(a, json_object_new_string(s)) == 0;
+	free(s);
+	return ok;
 }
 
 /* RepoTags and RepoDigests of every name of the image t->rows[k] is. */
@@ -153,8 +154,8 @@ int engine_images_inspect(const struct engine_paths *paths, char *const *images,
 	for (size_t i = 0; r == 0 && i < n; i++) {
 		r = engine_images_lookup(&t, images[i], &k, err);
 		if (r == 0 && !t.rows[k].config)
-			r = error_set(err, EBADMSG, "image %s: its manifest or config is unreadable",
-				      images[i]);
+			r = error_set(err, EBADMSG,
+				      "image %s: its manifest or config is unreadable", images[i]);
 		struct json_object *o = r == 0 ? image_json(&t, k) : NULL;
 		if (r == 0 && (!o || json_object_array_add(a, o) < 0)) {
 			json_object_put(o);
@@ -164,7 +165,7 @@ int engine_images_inspect(const struct engine_paths *paths, char *const *images,
 	if (r == 0)
 		fprintf(out, "%s\n",
 			json_object_to_json_string_ext(a, JSON_C_TO_STRING_PRETTY |
-								  JSON_C_TO_STRING_NOSLASHESCAPE));
+							      JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(a);
 	engine_images_table_clear(&t);
 	return r < 0 ? error_wrap(err, "inspect") : 0;

@@ -15,8 +15,8 @@
 #include "util/str.h"
 
 /* The manifest that digest names: itself, or linux/amd64's from an index. */
-static int load_manifest(struct image_store *store, const char *digest,
-			 struct image_manifest **ret, struct error *err)
+static int load_manifest(struct image_store *store, const char *digest, struct image_manifest **ret,
+			 struct error *err)
 {
 	char d[IMAGE_DIGEST_SIZE];
 	cleanup_free char *buf = NULL;
@@ -95,8 +95,7 @@ static int fill_row(struct image_store *store, const struct image_store_entry *e
 }
 
 /* The store at paths->store, created (with its parents) on first use as `vessel run` does. */
-static int open_store(const struct engine_paths *paths, struct image_store **ret,
-		      struct error *err)
+static int open_store(const struct engine_paths *paths, struct image_store **ret, struct error *err)
 {
 	int r = fs_mkdir_p(paths->store, 0700);
 
@@ -159,11 +158,12 @@ static int lookup_prefix(const struct engine_images_table *t, const char *arg, s
 
 	for (size_t i = 0; p && i < t->n; i++) {
 		const struct engine_images_row *row = &t->rows[i];
-		if (strncmp(image_digest_hex(row->id), p, n) && strncmp(image_digest_hex(row->digest), p, n))
+		if (strncmp(image_digest_hex(row->id), p, n) &&
+		    strncmp(image_digest_hex(row->digest), p, n))
 			continue;
 		if (found && strcmp(found, row->id))
-			return error_set(err, EINVAL, "image %s: ambiguous, it prefixes several images",
-					 arg);
+			return error_set(err, EINVAL,
+					 "image %s: ambiguous, it prefixes several images", arg);
 		if (!found)
 			*ret_row = i;
 		found = row->id;
@@ -205,7 +205,8 @@ static int64_t parse_rfc3339(const char *s)
 	int64_t t = timegm(&tm);
 	if (!strcmp(s, "Z") || !strcmp(s, "z"))
 		return t;
-	if (sscanf(s, "%c%2d:%2d%n", &sign, &oh, &om, &n) != 3 || s[n] || (sign != '+' && sign != '-'))
+	if (sscanf(s, "%c%2d:%2d%n", &sign, &oh, &om, &n) != 3 || s[n] ||
+	    (sign != '+' && sign != '-'))
 		return -1;
 	return sign == '+' ? t - oh * 3600 - om * 60 : t + oh * 3600 + om * 60;
 }
@@ -290,7 +291,8 @@ static void print_table(const struct engine_images_table *t, FILE *out)
 
 	for (size_t i = 0; i <= t->n; i++) {
 		const struct engine_images_row *row = i < t->n ? &t->rows[i] : NULL;
-		size_t l[4] = {row ? strlen(row->repository) : 10, row ? strlen(row->tag) : 3, 12, 0};
+		size_t l[4] = {row ? strlen(row->repository) : 10, row ? strlen(row->tag) : 3, 12,
+			       0};
 		if (row)
 			row_cells(row, &c);
 		l[3] = row ? strlen(c.created) : 7;
@@ -313,7 +315,8 @@ static struct json_object *row_json(const struct engine_images_row *row)
 	char created[32];
 
 	engine_images_rfc3339(engine_images_created(row), created, sizeof(created));
-	if (!o || json_object_object_add(o, "repository", json_object_new_string(row->repository)) ||
+	if (!o ||
+	    json_object_object_add(o, "repository", json_object_new_string(row->repository)) ||
 	    json_object_object_add(o, "tag", json_object_new_string(row->tag)) ||
 	    json_object_object_add(o, "id", json_object_new_string(row->id)) ||
 	    json_object_object_add(o, "digest", json_object_new_string(row->digest)) ||
@@ -340,7 +343,7 @@ static int print_json(const struct engine_images_table *t, FILE *out, struct err
 	if (r == 0)
 		fprintf(out, "%s\n",
 			json_object_to_json_string_ext(a, JSON_C_TO_STRING_PRETTY |
-								  JSON_C_TO_STRING_NOSLASHESCAPE));
+							      JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(a);
 	return r < 0 ? error_set(err, ENOMEM, "images: out of memory") : 0;
 }
@@ -450,7 +453,8 @@ int engine_images_import(const struct engine_paths *paths, const char *path, con
 	return r;
 }
 
-int engine_images_ensure_busybox(const struct engine_paths *paths, const char *image, struct error *err)
+int engine_images_ensure_busybox(const struct engine_paths *paths, const char *image,
+				 struct error *err)
 {
 	struct error ignored;
 	cleanup_free char *canon = image_ref_normalize(image, &ignored);
