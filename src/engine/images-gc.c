@@ -1,6 +1,7 @@
 /* engine_images: garbage collection of the store's blobs and unpacked layers (see images.h). */
 #include <dirent.h>
 #include <errno.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,12 +145,35 @@ static int walk(struct gc *gc, const char *digest, int depth, struct error *err)
 	return r < 0 ? error_wrap(err, "%s", digest) : 0;
 }
 
+/* The layers under containers (<root>/containers/<id>/layers: one diff_id a line) stay, even
+ * when no name points at their image any more: overlayfs must not lose a lower layer. */
+static int mark_containers(struct gc *gc, struct error *err)
+{
+	cleanup_free char *dir = str_printf("%s/containers", image_store_root(gc->store));
+	cleanup_dir DIR *d = dir ? opendir(dir) : NULL;
+	char line[IMAGE_DIGEST_SIZE + 2];
+	int r = 0;
+
+	for (struct dirent *e; r == 0 && d && (e = readdir(d));) {
+		cleanup_free char *path = str_printf("%s/%s/layers", dir, e->d_name);
+		cleanup_file FILE *f = path && e->d_name[0] != '.' ? fopen(path, "re") : NULL;
+		while (r == 0 && f && fgets(line, sizeof(line), f)) {
+			line[strcspn(line, "\n")] = '\0';
+			if (image_digest_is_valid(line))
+				r = mark(&gc->layers, line, err);
+		}
+	}
+	return r;
+}
+
 static int mark_all(struct gc *gc, struct error *err)
 {
 	struct image_store_entry *v = NULL;
 	size_t n = 0;
 	int r = image_store_list(gc->store, &v, &n, err);
 
+	if (r == 0)
+		r = mark_containers(gc, err);
 	for (size_t i = 0; r == 0 && i < n; i++) {
 		r = walk(gc, v[i].digest, 0, err);
 		if (r < 0)

@@ -80,6 +80,22 @@ static int make_dirs(const struct engine_paths *p, struct job *j, struct error *
 }
 
 /* The overlay, in a mount namespace of our own whose mounts never reach the host. */
+/* <dir>/layers: the diff_ids under this container, which image gc must keep. */
+static int write_layers(const struct engine_image *img, const struct job *j, struct error *err)
+{
+	cleanup_fd int dir = open(j->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	size_t len = 0;
+
+	for (size_t i = 0; i < img->n_layers; i++)
+		len += strlen(img->config->diff_ids[i]) + 1;
+	cleanup_free char *text = calloc(1, len + 1);
+	for (size_t i = 0; text && i < img->n_layers; i++)
+		strcat(strcat(text, img->config->diff_ids[i]), "\n");
+	if (dir < 0 || !text)
+		return error_errno(err, "open %s", j->dir);
+	return fd_write_file_new(dir, "layers", text, len, err);
+}
+
 static int mount_rootfs(const struct engine_image *img, struct job *j, struct error *err)
 {
 	cleanup_free const char **lowers = calloc(img->n_layers + 1, sizeof(char *));
@@ -184,8 +200,10 @@ static int run_here(const struct engine_paths *p, const struct engine_run_opts *
 		    const struct engine_image *img, struct job *j, void (*on_start)(void *),
 		    void *arg, int *ret_status, struct error *err)
 {
-	int r = mount_rootfs(img, j, err);
+	int r = write_layers(img, j, err);
 
+	if (r == 0)
+		r = mount_rootfs(img, j, err);
 	if (r == 0)
 		r = write_config(o, img, j, err);
 	if (r == 0) {

@@ -162,3 +162,11 @@ def test_exec_and_stats(vessel_run):
     cpu = float(stats[1].split()[2])
     assert 50 < cpu <= 101, stats  # a busy loop: about one CPU
     assert vessel_run("nope", "true", command="exec").returncode == 125
+
+
+def test_rmi_keeps_layers_of_live_containers(vessel_run, tmp_path):
+    cid = vessel_run("-d", "busybox", "sleep", "30").stdout.strip()
+    layers = os.listdir(tmp_path / "store" / "layers")
+    assert vessel_run("-f", "busybox", command="rmi").returncode == 0
+    assert os.listdir(tmp_path / "store" / "layers") == layers
+    assert vessel_run(cid, "ls", "/bin/sh", command="exec").returncode == 0
