@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "util/error.h"
+#include "vmm/x86/emulate.h"
 #include "vmm/x86/regs.h"
 
 struct accel_ops;
@@ -42,7 +43,9 @@ enum accel_exit_reason {
 	ACCEL_EXIT_RESET,	   /* the guest asked the platform to reset */
 	ACCEL_EXIT_POWEROFF,	   /* the guest asked the platform to power off */
 	ACCEL_EXIT_INTERRUPTED,	   /* kick() or a signal: check why, then run again */
-	ACCEL_EXIT_INTERNAL_ERROR, /* the accelerator could not go on (emulation failure ...) */
+	ACCEL_EXIT_EMULATION,	   /* the accelerator could not emulate an instruction: the
+				      monitor may (x86_emulate), else detail says what failed */
+	ACCEL_EXIT_INTERNAL_ERROR, /* the accelerator could not go on */
 	ACCEL_EXIT_FAIL_ENTRY,	   /* the hardware refused the vCPU state */
 	ACCEL_EXIT_UNKNOWN,
 };
@@ -78,6 +81,12 @@ struct accel_ops {
 	void (*kick)(struct accel_vcpu *vcpu);
 	/* Drives an interrupt line (the IOAPIC/PIC pin) to level; a no-op without an irqchip. */
 	int (*set_irq)(struct accel_vm *vm, unsigned irq, int level);
+	/* The state x86_emulate() works on, and writing its result back: registers, CR2 for a
+	 * page fault, then the exception or software interrupt the action injects. NULL where
+	 * the backend needs no help. */
+	int (*get_cpu)(struct accel_vcpu *vcpu, struct x86_cpu *ret, struct error *err);
+	int (*apply_emulation)(struct accel_vcpu *vcpu, const struct x86_cpu *cpu,
+			       const struct x86_emu_action *action, struct error *err);
 	/* One line of registers for error messages: "rip=... rsp=... cr0=...". */
 	void (*format_regs)(struct accel_vcpu *vcpu, char *buf, size_t len);
 	void (*destroy_vcpu)(struct accel_vcpu *vcpu);

@@ -327,8 +327,9 @@ static void decode_internal(const struct kvm_run *run, struct accel_exit *e)
 	uint32_t n = run->internal.ndata;
 	size_t off;
 
-	e->reason = ACCEL_EXIT_INTERNAL_ERROR;
 	e->code = run->internal.suberror;
+	e->reason = e->code == KVM_INTERNAL_ERROR_EMULATION ? ACCEL_EXIT_EMULATION
+							    : ACCEL_EXIT_INTERNAL_ERROR;
 	off = (size_t)snprintf(e->detail, sizeof(e->detail), "KVM internal error %u (%s)", e->code,
 			       internal_error_name(e->code));
 	if (off < sizeof(e->detail) &&
@@ -441,6 +442,91 @@ static int kvm_set_irq(struct accel_vm *avm, unsigned irq, int level)
 	return kvm_ioctl(vm->vm_fd, KVM_IRQ_LINE, &l) < 0 ? -errno : 0;
 }
 
+static int kvm_get_cpu(struct accel_vcpu *av, struct x86_cpu *c, struct error *err)
+{
+	struct kvm_vcpu *v = (struct kvm_vcpu *)av;
+	struct kvm_regs r;
+	struct kvm_sregs s;
+
+	if (kvm_ioctl(v->fd, KVM_GET_REGS, &r) < 0 || kvm_ioctl(v->fd, KVM_GET_SREGS, &s) < 0)
+		return error_errno(err, "vcpu %u: KVM_GET_REGS/SREGS", av->id);
+	*c = (struct x86_cpu){
+	    .gpr = {r.rax, r.rcx, r.rdx, r.rbx, r.rsp, r.rbp, r.rsi, r.rdi, r.r8, r.r9, r.r10,
+		    r.r11, r.r12, r.r13, r.r14, r.r15},
+	    .rip = r.rip,
+	    .rflags = r.rflags,
+	    .cr0 = s.cr0,
+	    .cr2 = s.cr2,
+	    .cr3 = s.cr3,
+	    .cr4 = s.cr4,
+	    .efer = s.efer,
+	    .cs_base = s.cs.base,
+	    .fs_base = s.fs.base,
+	    .gs_base = s.gs.base,
+	    .cs_l = s.cs.l,
+	    .cs_db = s.cs.db,
+	    .cpl = s.cs.selector & 3,
+	};
+	return 0;
+}
+
+static int set_cr2(struct kvm_vcpu *v, uint64_t cr2, struct error *err)
+{
+	struct kvm_sregs s;
+
+	if (kvm_ioctl(v->fd, KVM_GET_SREGS, &s) < 0)
+		return error_errno(err, "vcpu %u: KVM_GET_SREGS", v->base.id);
+	s.cr2 = cr2;
+	if (kvm_ioctl(v->fd, KVM_SET_SREGS, &s) < 0)
+		return error_errno(err, "vcpu %u: KVM_SET_SREGS", v->base.id);
+	return 0;
+}
+
+static int inject_event(struct kvm_vcpu *v, const struct x86_emu_action *a, struct error *err)
+{
+	struct kvm_vcpu_events ev;
+
+	if (kvm_ioctl(v->fd, KVM_GET_VCPU_EVENTS, &ev) < 0)
+		return error_errno(err, "vcpu %u: KVM_GET_VCPU_EVENTS", v->base.id);
+	if (a->event == X86_EVENT_EXCEPTION) {
+		ev.exception.injected = 1;
+		ev.exception.nr = a->vector;
+		ev.exception.has_error_code = a->has_error_code;
+		ev.exception.error_code = a->error_code;
+	} else {
+		ev.interrupt.injected = 1;
+		ev.interrupt.nr = a->vector;
+		ev.interrupt.soft = 1;
+	}
+	if (kvm_ioctl(v->fd, KVM_SET_VCPU_EVENTS, &ev) < 0)
+		return error_errno(err, "vcpu %u: KVM_SET_VCPU_EVENTS (vector %u)", v->base.id,
+				   a->vector);
+	return 0;
+}
+
+static int kvm_apply_emulation(struct accel_vcpu *av, const struct x86_cpu *c,
+			       const struct x86_emu_action *a, struct error *err)
+{
+	struct kvm_vcpu *v = (struct kvm_vcpu *)av;
+	const uint64_t *g = c->gpr;
+	struct kvm_regs r = {
+	    .rax = g[0], .rcx = g[1], .rdx = g[2], .rbx = g[3], .rsp = g[4], .rbp = g[5],
+	    .rsi = g[6], .rdi = g[7], .r8 = g[8], .r9 = g[9], .r10 = g[10], .r11 = g[11],
+	    .r12 = g[12], .r13 = g[13], .r14 = g[14], .r15 = g[15], .rip = c->rip,
+	    .rflags = c->rflags,
+	};
+	int ret;
+
+	if (kvm_ioctl(v->fd, KVM_SET_REGS, &r) < 0)
+		return error_errno(err, "vcpu %u: KVM_SET_REGS", av->id);
+	if (a->set_cr2) {
+		ret = set_cr2(v, c->cr2, err);
+		if (ret < 0)
+			return ret;
+	}
+	return a->event == X86_EVENT_NONE ? 0 : inject_event(v, a, err);
+}
+
 static void kvm_format_regs(struct accel_vcpu *av, char *buf, size_t len)
 {
 	struct kvm_vcpu *v = (struct kvm_vcpu *)av;
@@ -468,6 +554,8 @@ const struct accel_ops accel_kvm_ops = {
     .run = kvm_run_vcpu,
     .kick = kvm_kick,
     .set_irq = kvm_set_irq,
+    .get_cpu = kvm_get_cpu,
+    .apply_emulation = kvm_apply_emulation,
     .format_regs = kvm_format_regs,
     .destroy_vcpu = kvm_destroy_vcpu,
     .destroy_vm = kvm_destroy_vm,

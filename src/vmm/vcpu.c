@@ -60,6 +60,53 @@ static void fail_with_regs(struct vcpu *v, int code, const char *what)
 	vm_fail(v->vm, &e);
 }
 
+static void *map_guest(void *opaque, uint64_t gpa, uint64_t len)
+{
+	return guest_memory_hva(opaque, gpa, len);
+}
+
+/* The accelerator gave up on an instruction: emulate it here (x86_emulate) and resume, or end
+ * the VM with what KVM said and why the monitor cannot do it either. */
+static bool emulate(struct vcpu *v, const struct accel_exit *e)
+{
+	const struct accel_ops *ops = v->vm->ops;
+	struct x86_phys_mem mem = {.opaque = &v->vm->mem, .map = map_guest};
+	struct x86_emu_action act;
+	struct x86_cpu cpu;
+	struct error err;
+	uint64_t rip;
+	char what[sizeof(err.msg)];
+
+	if (!ops->get_cpu || !ops->apply_emulation) {
+		fail_with_regs(v, EIO, e->detail);
+		return false;
+	}
+	if (ops->get_cpu(v->accel, &cpu, &err) < 0) {
+		vm_fail(v->vm, &err);
+		return false;
+	}
+	rip = cpu.rip;
+	if (x86_emulate(&cpu, &mem, &act, &err) < 0) {
+		snprintf(what, sizeof(what), "%.250s; %.700s", e->detail, err.msg);
+		fail_with_regs(v, EIO, what);
+		return false;
+	}
+	if (ops->apply_emulation(v->accel, &cpu, &act, &err) < 0) {
+		vm_fail(v->vm, &err);
+		return false;
+	}
+	v->emulated++;
+	if (act.event == X86_EVENT_NONE)
+		log_debug("vcpu %u: emulated %s at rip 0x%llx", v->id, act.what,
+			  (unsigned long long)rip);
+	else
+		log_debug("vcpu %u: emulated %s at rip 0x%llx: injected %s %u", v->id, act.what,
+			  (unsigned long long)rip,
+			  act.event == X86_EVENT_EXCEPTION ? "exception" : "software interrupt",
+			  act.vector);
+	return true;
+}
+
 /* Returns false when the vCPU must stop. */
 static bool handle_exit(struct vcpu *v, const struct accel_exit *e)
 {
@@ -80,6 +127,8 @@ static bool handle_exit(struct vcpu *v, const struct accel_exit *e)
 	case ACCEL_EXIT_SHUTDOWN:
 		fail_with_regs(v, EIO, "triple fault (the guest reset itself on an exception)");
 		return false;
+	case ACCEL_EXIT_EMULATION:
+		return emulate(v, e);
 	case ACCEL_EXIT_INTERNAL_ERROR:
 	case ACCEL_EXIT_FAIL_ENTRY:
 	case ACCEL_EXIT_UNKNOWN:

@@ -19,6 +19,7 @@ struct vcpu {
 	pthread_t thread;
 	bool started;
 	unsigned long exits;
+	unsigned long emulated; /* instructions the monitor emulated for the accelerator */
 };
 
 /* Creates the accelerator's vCPU id. */
