@@ -170,3 +170,20 @@ def test_rmi_keeps_layers_of_live_containers(vessel_run, tmp_path):
     assert vessel_run("-f", "busybox", command="rmi").returncode == 0
     assert os.listdir(tmp_path / "store" / "layers") == layers
     assert vessel_run(cid, "ls", "/bin/sh", command="exec").returncode == 0
+
+
+def test_fifty_at_once(vessel_run):
+    """50 concurrent `run -d` all start, with 50 distinct names and records."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=50) as pool:
+        results = list(pool.map(
+            lambda i: vessel_run("-d", "--name", f"c{i}", "busybox", "sleep", "60",
+                                 timeout=120), range(50)))
+    failed = [r.stderr for r in results if r.returncode != 0]
+    assert failed == []
+    running = json.loads(vessel_run("--format", "json", command="ps").stdout)
+    assert sorted(c["name"] for c in running) == sorted(f"c{i}" for i in range(50))
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        assert all(r.returncode == 0 for r in pool.map(
+            lambda i: vessel_run("-f", f"c{i}", command="rm", timeout=120), range(50)))
