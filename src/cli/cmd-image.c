@@ -6,6 +6,7 @@
 
 #include "cli/engine.h"
 #include "engine/images.h"
+#include "engine/manage.h"
 
 /* getopt_long, silent (opterr 0), flags allowed after arguments as with docker
  * (`save busybox -o x.tar`); on '?' or ':' err says what was wrong. */
@@ -160,11 +161,14 @@ int cli_inspect(const struct cli_engine *e, int argc, char **argv)
 	optind = 0;
 	while ((c = next_flag(argc, argv, "h", opts, "inspect", &err)) != -1) {
 		if (c == 'h')
-			return help("inspect IMAGE...");
+			return help("inspect IMAGE... | CONTAINER");
 		return done(e, -EINVAL, &err);
 	}
 	if (optind >= argc)
 		return done(e, error_set(&err, EINVAL, "inspect: expected IMAGE..."), &err);
+	if (argc - optind == 1 &&
+	    engine_inspect_container(&e->paths, argv[optind], stdout, &err) == 0)
+		return 0; /* a container of that name or id */
 	return done(
 	    e,
 	    engine_images_inspect(&e->paths, argv + optind, (size_t)(argc - optind), stdout, &err),

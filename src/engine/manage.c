@@ -288,3 +288,35 @@ void engine_stats_free(struct engine_stats *v, size_t n)
 		free(v[i].name);
 	free(v);
 }
+
+int engine_inspect_container(const struct engine_paths *p, const char *key, FILE *out,
+			     struct error *err)
+{
+	struct engine_record r;
+	int ret = engine_record_find(p->state, key, &r, err);
+
+	if (ret < 0)
+		return ret;
+	bool running = engine_record_status(&r) == ENGINE_RUNNING;
+	json_object *o = json_object_new_object(), *st = json_object_new_object();
+	json_object *cfg = json_object_new_object(), *arr = json_object_new_array();
+	json_object_object_add(o, "Id", json_object_new_string(r.id));
+	json_object_object_add(o, "Name", json_object_new_string(r.name));
+	json_object_object_add(o, "Image", json_object_new_string(r.image));
+	json_object_object_add(o, "Created", json_object_new_int64(r.created));
+	json_object_object_add(cfg, "Cmd", json_object_new_string(r.command));
+	json_object_object_add(o, "Config", cfg);
+	json_object_object_add(st, "Status",
+			       json_object_new_string(running ? "running" : "exited"));
+	json_object_object_add(st, "Running", json_object_new_boolean(running));
+	json_object_object_add(st, "ExitCode", json_object_new_int(running ? 0 : r.exit_code));
+	json_object_object_add(st, "FinishedAt", json_object_new_int64(r.finished));
+	json_object_object_add(o, "State", st);
+	json_object_array_add(arr, o);
+	fprintf(out, "%s\n",
+		json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY |
+							JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(arr);
+	engine_record_clear(&r);
+	return 0;
+}

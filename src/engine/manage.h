@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "engine/run.h"
 #include "util/error.h"
@@ -17,6 +18,10 @@ int engine_rm(const struct engine_paths *p, const char *key, bool force, struct 
 /* Writes the container's log to stdout/stderr; tail < 0: all; follow: until it exits. */
 int engine_logs(const struct engine_paths *p, const char *key, long tail, bool follow,
 		struct error *err);
+
+/* docker inspect's shape for a container: [{Id, Name, Image, Config{Cmd}, Created, State}]. */
+int engine_inspect_container(const struct engine_paths *p, const char *key, FILE *out,
+			     struct error *err);
 
 /* exec: a command in a running container (the runtime's exec). */
 struct engine_exec_opts {
