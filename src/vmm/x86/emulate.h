@@ -1,0 +1,80 @@
+/* x86_emulate: the instructions the accelerator could not emulate, finished in the monitor.
+ *
+ * kvm_pvm (KVM without VT-x/AMD-V) runs guest kernel code through KVM's instruction emulator,
+ * which gives up on int3, int n, lock cmpxchg16b, clac/stac and xrstor
+ * (KVM_EXIT_INTERNAL_ERROR). The monitor
+ * then reads the vCPU state, calls x86_emulate() and applies the action it returns:
+ *   int3 / int 3     rip += length, inject #BP (a trap: the handler returns after it);
+ *   int n            rip += length, inject software interrupt n;
+ *   clac / stac      RFLAGS.AC cleared / set (SMAP guests' entry code);
+ *   cmpxchg8b/16b    done atomically on guest RAM (64-bit mode), registers and ZF updated;
+ *                    a fault on the operand is injected (#PF with CR2, #GP, #UD) as the CPU
+ *                    would raise it;
+ *   xsave family     refused with a clear reason;
+ *   anything else    refused with the bytes, rip and reason.
+ * No KVM here: the caller passes the registers and a guest-physical memory callback (the
+ * instruction bytes are fetched through the guest's page tables). A guest cannot make it fail
+ * other than with an error the monitor reports (-errno, err says why).
+ */
+#ifndef VESSEL_VMM_X86_EMULATE_H
+#define VESSEL_VMM_X86_EMULATE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "util/error.h"
+#include "vmm/x86/pagewalk.h"
+
+#define X86_INSN_MAX 15
+
+enum x86_gpr {
+	X86_RAX,
+	X86_RCX,
+	X86_RDX,
+	X86_RBX,
+	X86_RSP,
+	X86_RBP,
+	X86_RSI,
+	X86_RDI,
+	X86_R8,
+	X86_R15 = 15,
+	X86_GPR_MAX,
+};
+
+#define X86_RFLAGS_ZF (1ULL << 6)
+
+/* The vCPU state the emulator reads and updates. */
+struct x86_cpu {
+	uint64_t gpr[X86_GPR_MAX]; /* in enum x86_gpr order (the encoding's) */
+	uint64_t rip, rflags;
+	uint64_t cr0, cr2, cr3, cr4, efer;
+	uint64_t cs_base, fs_base, gs_base;
+	bool cs_l, cs_db; /* CS.L (64-bit code), CS.D */
+	unsigned cpl;
+};
+
+enum x86_event_type {
+	X86_EVENT_NONE,
+	X86_EVENT_EXCEPTION,	 /* vector < 32; error_code when has_error_code */
+	X86_EVENT_SOFT_INTERRUPT, /* int n: rip already points after the instruction */
+};
+
+/* What to do after a successful x86_emulate(): write back the registers, then inject. */
+struct x86_emu_action {
+	enum x86_event_type event;
+	uint8_t vector;
+	bool has_error_code;
+	uint32_t error_code;
+	bool set_cr2; /* a #PF: cpu->cr2 holds the faulting address */
+	const char *what; /* "int3", "int n", "cmpxchg16b", ... (static) */
+	uint8_t insn[X86_INSN_MAX];
+	unsigned insn_len; /* bytes decoded */
+};
+
+/* Emulates the instruction at cpu->rip. 0: cpu is updated (rip, registers, flags, cr2) and
+ * *ret says what to inject; -errno: the VM cannot go on, err names the instruction (rip and
+ * bytes) and why (unsupported instruction, rip not mapped, page tables outside RAM). */
+int x86_emulate(struct x86_cpu *cpu, const struct x86_phys_mem *mem, struct x86_emu_action *ret,
+		struct error *err);
+
+#endif
