@@ -224,7 +224,7 @@ int cli_exec(const struct cli_engine *e, int argc, char **argv)
 		else if (c == 'w')
 			o.cwd = optarg;
 		else if (c == 't')
-			return bad(e, "exec -t: not supported yet (use vessel oci exec --tty)");
+			o.tty = true;
 		else
 			return bad(e,
 				   "exec: usage: vessel exec [-i] [-e K=V] [-u UID[:GID]] [-w DIR] "

@@ -199,6 +199,8 @@ int engine_exec(const struct engine_paths *p, const char *key, const struct engi
 		    .env = o->env,
 		    .cwd = o->cwd,
 		    .user = o->user,
+		    .tty = o->tty,
+		    .own_tty = true,
 		};
 		if (!o->interactive) {
 			int null = open("/dev/null", O_RDONLY | O_CLOEXEC);

@@ -30,6 +30,7 @@ struct engine_exec_opts {
 	const char *user; /* -u UID[:GID] */
 	const char *cwd;  /* -w */
 	bool interactive; /* -i: keep stdin */
+	bool tty;	  /* -t */
 };
 int engine_exec(const struct engine_paths *p, const char *key, const struct engine_exec_opts *o,
 		int *ret_status, struct error *err);

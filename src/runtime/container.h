@@ -22,9 +22,9 @@ struct container_opts {
 	const char *console_socket; /* NULL: none */
 	int preserve_fds;
 	bool systemd_cgroup;
-	bool detach;	    /* run: return once started */
-	char **reexec_argv; /* the process's argv, to re-exec sealed when needed */
-	int64_t timeout_ms; /* run: > 0 ends the container after this long (status 124) */
+	bool detach;		     /* run: return once started */
+	char **reexec_argv;	     /* the process's argv, to re-exec sealed when needed */
+	int64_t timeout_ms;	     /* run: > 0 ends the container after this long (status 124) */
 	void (*on_start)(void *arg); /* run: called once the container's process was started */
 	void *on_start_arg;
 };
@@ -45,6 +45,7 @@ struct container_exec_opts {
 	const char *pid_file;
 	const char *console_socket;
 	int preserve_fds;
+	bool own_tty; /* tty without console_socket: proxy the pty to our stdio */
 };
 
 enum container_kill_flags { CONTAINER_KILL_ALL = 1 << 0 };

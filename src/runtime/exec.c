@@ -14,6 +14,7 @@
 #include <stdnoreturn.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -42,6 +43,7 @@ struct exec_job {
 	char **env;		       /* owned array, borrowed strings */
 	int ns[SPEC_NS_MAX];
 	int console_fd;
+	int tty_recv; /* own_tty: where the pty master arrives */
 	int sync_fd;
 	struct seccomp_prog *seccomp; /* the container's linux.seccomp, or NULL */
 	int seccomp_sock;
@@ -227,6 +229,8 @@ static void job_free(struct exec_job *j)
 	namespaces_close_fds(j->ns);
 	if (j->console_fd >= 0)
 		close(j->console_fd);
+	if (j->tty_recv >= 0)
+		close(j->tty_recv);
 }
 
 static int prepare_job(struct exec_job *j, const struct state *st, struct error *err)
@@ -246,7 +250,13 @@ static int prepare_job(struct exec_job *j, const struct state *st, struct error 
 	j->lsm = lsm_check(&j->merged, &warning);
 	if (warning)
 		log_warn("exec %s: %s", o->id, warning);
-	if (j->merged.terminal) {
+	if (j->merged.terminal && !o->console_socket && o->own_tty && !o->detach) {
+		int sv[2]; /* the master comes back to us: we proxy it like run does */
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+			return error_errno(err, "socketpair");
+		j->tty_recv = sv[0];
+		j->console_fd = sv[1];
+	} else if (j->merged.terminal) {
 		if (!o->console_socket)
 			return error_set(err, EINVAL, "--tty needs --console-socket");
 		j->console_fd = console_connect(o->console_socket, err);
@@ -266,7 +276,9 @@ static int prepare_job(struct exec_job *j, const struct state *st, struct error 
 
 int container_exec(const struct container_exec_opts *o, int *ret_status, struct error *err)
 {
-	struct exec_job j = {.o = o, .console_fd = -1, .sync_fd = -1, .seccomp_sock = -1};
+	struct exec_job j = {
+	    .o = o, .console_fd = -1, .tty_recv = -1, .sync_fd = -1, .seccomp_sock = -1};
+	cleanup_fd int master = -1;
 	struct state st;
 	int r;
 
@@ -293,9 +305,16 @@ int container_exec(const struct container_exec_opts *o, int *ret_status, struct 
 		if (r < 0)
 			goto out;
 	}
+	if (j.tty_recv >= 0) {
+		master = fd_recv(j.tty_recv, err);
+		if (master < 0) {
+			r = master;
+			goto out;
+		}
+	}
 	*ret_status = 0;
 	if (!o->detach)
-		r = waiter_wait(pid, -1, 0, ret_status, err);
+		r = waiter_wait(pid, master, 0, ret_status, err);
 out:
 	job_free(&j);
 	state_clear(&st);

@@ -187,3 +187,30 @@ def test_fifty_at_once(vessel_run):
     with ThreadPoolExecutor(max_workers=10) as pool:
         assert all(r.returncode == 0 for r in pool.map(
             lambda i: vessel_run("-f", f"c{i}", command="rm", timeout=120), range(50)))
+
+
+def test_run_and_exec_with_a_terminal(vessel_run, tmp_path):
+    import pty
+
+    def in_pty(*args):
+        pid, fd = pty.fork()
+        if pid == 0:
+            os.execv(VESSEL, [VESSEL, "--root", str(tmp_path / "store"), "--state",
+                              str(tmp_path / "state"), *args])
+        out = b""
+        while True:
+            try:
+                data = os.read(fd, 4096)
+            except OSError:
+                break
+            if not data:
+                break
+            out += data
+        _, status = os.waitpid(pid, 0)
+        return os.waitstatus_to_exitcode(status), out
+
+    code, out = in_pty("run", "-it", "--name", "tty1", "busybox", "sh", "-c", "tty; exit 3")
+    assert code == 3 and b"/dev/pts/" in out, out
+    cid = vessel_run("-d", "busybox", "sleep", "30").stdout.strip()
+    code, out = in_pty("exec", "-it", cid, "sh", "-c", "tty; exit 4")
+    assert code == 4 and b"/dev/pts/" in out, out
