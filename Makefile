@@ -134,6 +134,7 @@ bench: all
 	bench/container-start
 	BENCH_LIMITS=1 bench/container-start
 	bench/engine-run
+	bench/pull
 
 demo: deps
 	$(MAKE) all $(BUILD)/guest/pvh.elf

@@ -197,7 +197,8 @@ int engine_record_list(const char *state, struct engine_record **ret, size_t *re
 		v = nv;
 		v[n++] = rec;
 	}
-	qsort(v, n, sizeof(*v), newest_first);
+	if (n)
+		qsort(v, n, sizeof(*v), newest_first);
 	*ret = v;
 	*ret_n = n;
 	return 0;

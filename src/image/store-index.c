@@ -249,7 +249,8 @@ int image_store_list(const struct image_store *store, struct image_store_entry *
 		image_store_entries_free(v, n);
 		return r;
 	}
-	qsort(v, n, sizeof(*v), cmp_entry);
+	if (n)
+		qsort(v, n, sizeof(*v), cmp_entry);
 	*ret = v;
 	*ret_n = n;
 	return 0;
