@@ -510,9 +510,23 @@ static int kvm_apply_emulation(struct accel_vcpu *av, const struct x86_cpu *c,
 	struct kvm_vcpu *v = (struct kvm_vcpu *)av;
 	const uint64_t *g = c->gpr;
 	struct kvm_regs r = {
-	    .rax = g[0], .rcx = g[1], .rdx = g[2], .rbx = g[3], .rsp = g[4], .rbp = g[5],
-	    .rsi = g[6], .rdi = g[7], .r8 = g[8], .r9 = g[9], .r10 = g[10], .r11 = g[11],
-	    .r12 = g[12], .r13 = g[13], .r14 = g[14], .r15 = g[15], .rip = c->rip,
+	    .rax = g[0],
+	    .rcx = g[1],
+	    .rdx = g[2],
+	    .rbx = g[3],
+	    .rsp = g[4],
+	    .rbp = g[5],
+	    .rsi = g[6],
+	    .rdi = g[7],
+	    .r8 = g[8],
+	    .r9 = g[9],
+	    .r10 = g[10],
+	    .r11 = g[11],
+	    .r12 = g[12],
+	    .r13 = g[13],
+	    .r14 = g[14],
+	    .r15 = g[15],
+	    .rip = c->rip,
 	    .rflags = c->rflags,
 	};
 	int ret;

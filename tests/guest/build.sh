@@ -2,6 +2,7 @@
 # build.sh OUTDIR: builds the test guests into OUTDIR:
 #   pvh.elf   ELF with a XEN_ELFNOTE_PHYS32_ENTRY note (PVH entry, 32-bit protected mode)
 #   bzimage   bzImage-shaped image (Linux 64-bit boot protocol)
+#   emul.elf  PVH guest running int3, int $0x40 and lock cmpxchg16b in kernel mode
 # Freestanding: no libc, no sanitizers, static, linked at 1 MiB (guest.ld).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
@@ -16,6 +17,9 @@ LDFLAGS="-nostdlib -static -no-pie -Wl,--build-id=none -Wl,-z,noexecstack -Wl,-z
 # shellcheck disable=SC2086
 $CC $CFLAGS -mcmodel=small $LDFLAGS -Wl,-e,pvh_start -o "$out/pvh.elf" \
 	"$here/pvh-entry.S" "$here/pvh.c" "$here/lib.c"
+# shellcheck disable=SC2086
+$CC $CFLAGS -mcmodel=small $LDFLAGS -Wl,-e,pvh_start -o "$out/emul.elf" \
+	"$here/pvh-entry.S" "$here/emul.c" "$here/lib.c"
 # shellcheck disable=SC2086
 $CC $CFLAGS -mcmodel=small $LDFLAGS -Wl,-e,bz_start -o "$out/bz.elf" \
 	"$here/bz-entry.S" "$here/bz.c" "$here/lib.c"

@@ -48,9 +48,10 @@ def vessel():
 
 @pytest.fixture(scope="session")
 def guests(tmp_path_factory):
-    """Directory holding pvh.elf and bzimage: $VESSEL_GUESTS, BUILD/guest, or built here."""
+    """Directory holding pvh.elf, bzimage and emul.elf: $VESSEL_GUESTS, BUILD/guest, or built
+    here."""
     for d in (os.environ.get("VESSEL_GUESTS"), BUILD / "guest"):
-        if d and (Path(d) / "pvh.elf").exists() and (Path(d) / "bzimage").exists():
+        if d and all((Path(d) / g).exists() for g in ("pvh.elf", "bzimage", "emul.elf")):
             return Path(d)
     out = tmp_path_factory.mktemp("guest")
     r = subprocess.run(["sh", str(GUEST_BUILD), str(out)], capture_output=True, text=True)
@@ -153,8 +154,9 @@ def test_triple_fault_reported_with_registers(vessel, guests):
 
 
 def test_int3_in_kernel_mode(vessel, guests):
-    # kvm_pvm cannot emulate int3 in guest kernel mode (KVM_EXIT_INTERNAL_ERROR); with VT-x or
-    # AMD-V the empty IDT makes it a triple fault. Either way: status 1, cause and registers.
+    # kvm_pvm cannot emulate int3 in guest kernel mode (KVM_EXIT_INTERNAL_ERROR): the monitor
+    # injects #BP, and the empty IDT makes it a triple fault, as with VT-x or AMD-V.
+    # Either way: status 1, cause and registers.
     r = vm_run(vessel, "--kernel", str(guests / "pvh.elf"), "--cmdline", "int3")
     assert r.returncode == 1
     err = r.stderr.strip()
@@ -163,6 +165,32 @@ def test_int3_in_kernel_mode(vessel, guests):
     if "KVM internal error" in err:
         assert "instruction bytes cc" in err or "data" in err
     assert "rip=0x" in err
+
+
+def test_trap_and_cmpxchg16b_in_kernel_mode(vessel, guests):
+    # int3 with a #BP handler, int $0x40 and lock cmpxchg16b, in guest kernel mode: under
+    # kvm_pvm KVM gives up on each and the monitor emulates it (vmm/x86/emulate.c); with VT-x
+    # or AMD-V the CPU runs them. The output is the same.
+    r = vm_run(vessel, "--kernel", str(guests / "emul.elf"), "--cmdline", "exit=4")
+    assert r.returncode == 4, r.stderr
+    lines = r.stdout.splitlines()
+    assert "boot: emul" in lines
+    assert "int3: handled 1, return rip ok" in lines
+    assert "int 0x40: handled 1, return rip ok" in lines
+    assert "cmpxchg16b equal: zf=1 mem=0x3333:0x4444" in lines
+    assert "cmpxchg16b differ: zf=0 rdx:rax=0x3333:0x4444 mem=0x3333" in lines
+    assert r.stderr == ""
+
+
+def test_emulated_instructions_logged_with_debug(vessel, guests):
+    r = vm_run(vessel, "--debug", "--kernel", str(guests / "emul.elf"))
+    assert r.returncode == 0, r.stderr
+    if "emulated" not in r.stderr:
+        pytest.skip("the accelerator ran these instructions itself (VT-x/AMD-V)")
+    assert "emulated int3 at rip 0x" in r.stderr
+    assert "injected exception 3" in r.stderr
+    assert "injected software interrupt 64" in r.stderr
+    assert r.stderr.count("emulated cmpxchg16b") == 2
 
 
 def test_timeout(vessel, guests):

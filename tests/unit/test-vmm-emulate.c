@@ -75,8 +75,13 @@ static int setup(void **state)
 	for (uint64_t i = 0; i < 4; i++)
 		put64(f, PD + i * 8, (i << 21) | 0x83);
 	put64(f, PD + 0x80 * 8, 0x00000000fee00000ULL | 0x83); /* KBASE + 256 MiB: not RAM */
-	f->cpu = (struct x86_cpu){.cr0 = 0x80050033, .cr3 = PML4, .cr4 = 0x20, .efer = 0xd00,
-				  .cs_l = true, .rip = KBASE + CODE, .rflags = 0x2};
+	f->cpu = (struct x86_cpu){.cr0 = 0x80050033,
+				  .cr3 = PML4,
+				  .cr4 = 0x20,
+				  .efer = 0xd00,
+				  .cs_l = true,
+				  .rip = KBASE + CODE,
+				  .rflags = 0x2};
 	*state = f;
 	return 0;
 }
@@ -149,12 +154,56 @@ static void test_clac_stac(void **state)
 	assert_int_equal(run(f, "\x0f\x01\xc8", 3), -ENOTSUP); /* monitor */
 }
 
+static void test_popcnt(void **state)
+{
+	struct fixture *f = *state;
+
+	f->cpu.gpr[X86_RDI] = 0xf0f0000000000003ULL;
+	f->cpu.rflags = 0x2 | 0x1 | X86_RFLAGS_ZF;
+	assert_int_equal(run(f, "\xf3\x48\x0f\xb8\xc7", 5), 0); /* popcnt %rdi,%rax */
+	assert_string_equal(f->act.what, "popcnt");
+	assert_int_equal(f->cpu.gpr[X86_RAX], 10);
+	assert_int_equal(f->cpu.rflags, 0x2);
+	assert_int_equal(f->cpu.rip, KBASE + CODE + 5);
+	f->cpu.rip = KBASE + CODE;
+	f->cpu.gpr[X86_RAX] = 0xffffffffffffffffULL;
+	assert_int_equal(run(f, "\xf3\x0f\xb8\xc7", 4), 0); /* 32 bits, zero-extended */
+	assert_int_equal(f->cpu.gpr[X86_RAX], 2);
+	f->cpu.rip = KBASE + CODE;
+	put64(f, DATA, 0);
+	f->cpu.gpr[X86_RSI] = KBASE + DATA; /* popcnt (%rsi),%r9: 0 sets ZF */
+	assert_int_equal(run(f, "\xf3\x4c\x0f\xb8\x0e", 5), 0);
+	assert_int_equal(f->cpu.gpr[9], 0);
+	assert_true(f->cpu.rflags & X86_RFLAGS_ZF);
+	f->cpu.rip = KBASE + CODE;
+	f->cpu.gpr[X86_RSI] = UNMAPPED; /* a read fault */
+	assert_int_equal(run(f, "\xf3\x4c\x0f\xb8\x0e", 5), 0);
+	assert_int_equal(f->act.vector, 14);
+	assert_int_equal(f->act.error_code, 0);
+	assert_int_equal(f->cpu.rip, KBASE + CODE);
+}
+
+static void test_fwait(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(run(f, "\x9b\x65\x48", 3), 0);
+	assert_string_equal(f->act.what, "fwait");
+	assert_int_equal(f->act.event, X86_EVENT_NONE);
+	assert_int_equal(f->cpu.rip, KBASE + CODE + 1);
+	f->cpu.rip = KBASE + CODE;
+	f->cpu.cr0 |= 0xa; /* MP | TS: #NM, rip stays */
+	assert_int_equal(run(f, "\x9b", 1), 0);
+	assert_int_equal(f->act.vector, 7);
+	assert_int_equal(f->cpu.rip, KBASE + CODE);
+}
+
 static void test_int3_32bit_no_paging(void **state)
 {
 	struct fixture *f = *state;
 
-	f->cpu = (struct x86_cpu){.cr0 = 0x11, .cs_db = true, .cs_base = 0x1000,
-				  .rip = CODE - 0x1000};
+	f->cpu =
+	    (struct x86_cpu){.cr0 = 0x11, .cs_db = true, .cs_base = 0x1000, .rip = CODE - 0x1000};
 	assert_int_equal(run(f, "\xcc", 1), 0);
 	assert_int_equal(f->cpu.rip, CODE - 0x1000 + 1);
 	f->cpu.rip = 0xffffffffULL; /* eip wraps */
@@ -267,7 +316,7 @@ static void test_cmpxchg_faults(void **state)
 	assert_true(f->act.has_error_code);
 	assert_int_equal(f->act.error_code, 0);
 	assert_int_equal(f->cpu.rip, KBASE + CODE); /* a fault: rip stays */
-	f->cpu.gpr[X86_RSI] = UNMAPPED; /* #PF with CR2 and a write error code */
+	f->cpu.gpr[X86_RSI] = UNMAPPED;		    /* #PF with CR2 and a write error code */
 	assert_int_equal(run(f, "\xf0\x48\x0f\xc7\x0e", 5), 0);
 	assert_int_equal(f->act.vector, 14);
 	assert_int_equal(f->act.error_code, X86_ACCESS_WRITE);
@@ -318,8 +367,8 @@ static void test_unknown_instructions_refused(void **state)
 	assert_int_equal(run(f, "\x0f\x0b", 2), -ENOTSUP);
 	assert_int_equal(run(f, "\x0f\xc7\x36", 3), -ENOTSUP); /* 0f c7 /6 (rdrand's space) */
 	/* 15 prefixes and nothing else. */
-	assert_int_equal(run(f, "\x66\x66\x66\x66\x66\x66\x66\x66\x66\x66\x66\x66\x66\x66\x66",
-			     15), -ENOTSUP);
+	assert_int_equal(run(f, "\x66\x66\x66\x66\x66\x66\x66\x66\x66\x66\x66\x66\x66\x66\x66", 15),
+			 -ENOTSUP);
 	assert_non_null(strstr(f->err.msg, "only prefixes"));
 	assert_int_equal(f->cpu.rip, KBASE + CODE);
 }
@@ -376,6 +425,8 @@ int main(void)
 	    T(test_int3),
 	    T(test_int_n),
 	    T(test_clac_stac),
+	    T(test_popcnt),
+	    T(test_fwait),
 	    T(test_int3_32bit_no_paging),
 	    T(test_cmpxchg16b_forms),
 	    T(test_cmpxchg16b_sib_index),

@@ -61,8 +61,8 @@ static int setup(void **state)
 		return -1;
 	f->buf.size = MEM_SIZE;
 	f->mem = (struct x86_phys_mem){.opaque = &f->buf, .map = map};
-	f->pg = (struct x86_paging){.cr0 = CR0_PG | CR0_WP | 1, .cr3 = PML4, .cr4 = 0x20,
-				    .efer = LMA | NXE};
+	f->pg = (struct x86_paging){
+	    .cr0 = CR0_PG | CR0_WP | 1, .cr3 = PML4, .cr4 = 0x20, .efer = LMA | NXE};
 	*state = f;
 	return 0;
 }

@@ -9,6 +9,8 @@
 #define EFER_LMA  (1ULL << 10)
 #define VEC_BP	  3
 #define VEC_UD	  6
+#define VEC_NM	  7
+#define CR0_MP_TS 0xaULL
 #define VEC_GP	  13
 #define VEC_PF	  14
 #define REX_B	  0x1
@@ -39,8 +41,8 @@ static bool long_mode(const struct x86_cpu *cpu)
 
 static void paging_of(const struct x86_cpu *cpu, struct x86_paging *pg)
 {
-	*pg = (struct x86_paging){.cr0 = cpu->cr0, .cr3 = cpu->cr3, .cr4 = cpu->cr4,
-				  .efer = cpu->efer, .cpl = cpu->cpl};
+	*pg = (struct x86_paging){
+	    .cr0 = cpu->cr0, .cr3 = cpu->cr3, .cr4 = cpu->cr4, .efer = cpu->efer, .cpl = cpu->cpl};
 }
 
 /* "f0 48 0f c7 4d 20" into buf. */
@@ -89,7 +91,8 @@ static int fetch(const struct x86_cpu *cpu, const struct x86_phys_mem *mem, stru
 		}
 		p = mem->map(mem->opaque, gpa, 1);
 		if (!p && i == 0)
-			return error_set(err, EFAULT, "fetch the instruction at rip 0x%llx: "
+			return error_set(err, EFAULT,
+					 "fetch the instruction at rip 0x%llx: "
 					 "physical address 0x%llx is not RAM",
 					 (unsigned long long)cpu->rip, (unsigned long long)gpa);
 		if (!p)
@@ -119,15 +122,34 @@ static void decode_prefixes(const struct x86_cpu *cpu, struct insn *in)
 			continue;
 		}
 		switch (b) {
-		case 0xf0: in->lock = true; break;
-		case 0xf2: in->repne = true; break;
-		case 0xf3: in->rep = true; break;
-		case 0x66: in->opsize = true; break;
-		case 0x67: in->addrsize = true; break;
-		case 0x64: in->seg = SEG_FS; break;
-		case 0x65: in->seg = SEG_GS; break;
-		case 0x26: case 0x2e: case 0x36: case 0x3e: break; /* no base in 64-bit mode */
-		default: return;
+		case 0xf0:
+			in->lock = true;
+			break;
+		case 0xf2:
+			in->repne = true;
+			break;
+		case 0xf3:
+			in->rep = true;
+			break;
+		case 0x66:
+			in->opsize = true;
+			break;
+		case 0x67:
+			in->addrsize = true;
+			break;
+		case 0x64:
+			in->seg = SEG_FS;
+			break;
+		case 0x65:
+			in->seg = SEG_GS;
+			break;
+		case 0x26:
+		case 0x2e:
+		case 0x36:
+		case 0x3e:
+			break; /* no base in 64-bit mode */
+		default:
+			return;
 		}
 		in->rex = 0; /* a REX prefix counts only right before the opcode */
 	}
@@ -224,13 +246,13 @@ static void inject_error(struct x86_emu_action *act, uint8_t vector, uint32_t co
 }
 
 /* Compares *lo:*hi with the operand; stores nlo:nhi when equal, else loads it into *lo:*hi. */
-__attribute__((target("cx16"))) static bool cas16(void *p, uint64_t *lo, uint64_t *hi,
-						  uint64_t nlo, uint64_t nhi)
+__attribute__((target("cx16"))) static bool cas16(void *p, uint64_t *lo, uint64_t *hi, uint64_t nlo,
+						  uint64_t nhi)
 {
 	unsigned __int128 expected = (unsigned __int128)*hi << 64 | *lo;
 	unsigned __int128 desired = (unsigned __int128)nhi << 64 | nlo;
-	unsigned __int128 old = __sync_val_compare_and_swap((unsigned __int128 *)p, expected,
-							     desired);
+	unsigned __int128 old =
+	    __sync_val_compare_and_swap((unsigned __int128 *)p, expected, desired);
 
 	*lo = (uint64_t)old;
 	*hi = (uint64_t)(old >> 64);
@@ -275,8 +297,8 @@ static int operand_gpa(struct x86_cpu *cpu, const struct x86_phys_mem *mem, uint
 }
 
 /* cmpxchg8b m64 / cmpxchg16b m128 (0f c7 /1) in 64-bit mode. */
-static int emulate_cmpxchg(struct x86_cpu *cpu, const struct x86_phys_mem *mem,
-			   struct insn *in, struct x86_emu_action *act, struct error *err)
+static int emulate_cmpxchg(struct x86_cpu *cpu, const struct x86_phys_mem *mem, struct insn *in,
+			   struct x86_emu_action *act, struct error *err)
 {
 	bool wide = in->rex & REX_W;
 	unsigned size = wide ? 16 : 8;
@@ -299,7 +321,8 @@ static int emulate_cmpxchg(struct x86_cpu *cpu, const struct x86_phys_mem *mem,
 	r = operand_gpa(cpu, mem, in->ea, act, &gpa, err);
 	if (r != 0)
 		return r < 0 ? error_wrap(err, "%s at rip 0x%llx", act->what,
-					  (unsigned long long)cpu->rip) : 0;
+					  (unsigned long long)cpu->rip)
+			     : 0;
 	p = mem->map(mem->opaque, gpa, size);
 	if (!p)
 		return refuse(cpu, in, act->what, "the operand is not in guest RAM", err);
@@ -343,19 +366,83 @@ static int emulate_0f01(struct x86_cpu *cpu, struct insn *in, struct x86_emu_act
 	return 0;
 }
 
-/* Two-byte opcodes: 0f 01 (clac/stac), 0f c7 and 0f ae. */
+/* The source operand of popcnt: a register or memory (read through the page tables). */
+static int read_source(struct x86_cpu *cpu, const struct x86_phys_mem *mem, struct insn *in,
+		       unsigned size, struct x86_emu_action *act, uint64_t *ret, struct error *err)
+{
+	struct x86_paging pg;
+	uint64_t gpa = 0;
+	uint32_t code = 0;
+	const uint8_t *p;
+	int r;
+
+	*ret = 0;
+	if (in->mod == 3) {
+		*ret = cpu->gpr[in->rm];
+		return 0;
+	}
+	if ((in->ea & (X86_PAGE_SIZE - 1)) + size > X86_PAGE_SIZE)
+		return refuse(cpu, in, act->what, "the operand crosses a page", err);
+	paging_of(cpu, &pg);
+	r = x86_pagewalk(mem, &pg, in->ea, X86_ACCESS_READ, &gpa, &code, err);
+	if (r == -EFAULT || r == -EINVAL) {
+		inject_error(act, r == -EFAULT ? VEC_PF : VEC_GP, r == -EFAULT ? code : 0);
+		cpu->cr2 = r == -EFAULT ? in->ea : cpu->cr2;
+		act->set_cr2 = r == -EFAULT;
+		return 1;
+	}
+	if (r < 0)
+		return r;
+	p = mem->map(mem->opaque, gpa, size);
+	if (!p)
+		return refuse(cpu, in, act->what, "the operand is not in guest RAM", err);
+	memcpy(ret, p, size);
+	return 0;
+}
+
+/* popcnt r, r/m (f3 0f b8): 16, 32 or 64 bits; ZF when the source is 0, other flags 0. */
+static int emulate_popcnt(struct x86_cpu *cpu, const struct x86_phys_mem *mem, struct insn *in,
+			  struct x86_emu_action *act, struct error *err)
+{
+	unsigned size = (in->rex & REX_W) ? 8 : in->opsize ? 2 : 4;
+	uint64_t src, *dst = &cpu->gpr[in->reg];
+	int r;
+
+	act->what = "popcnt";
+	if (in->lock) {
+		inject(act, X86_EVENT_EXCEPTION, VEC_UD);
+		return 0;
+	}
+	r = read_source(cpu, mem, in, size, act, &src, err);
+	if (r != 0)
+		return r < 0 ? r : 0;
+	if (size < 8)
+		src &= (1ULL << (size * 8)) - 1;
+	if (size == 2)
+		*dst = (*dst & ~0xffffULL) | (uint64_t)__builtin_popcountll(src);
+	else
+		*dst = (uint64_t)__builtin_popcountll(src);
+	cpu->rflags &= ~0x8d5ULL; /* CF PF AF ZF SF OF */
+	cpu->rflags |= src ? 0 : X86_RFLAGS_ZF;
+	advance(cpu, in);
+	return 0;
+}
+
+/* Two-byte opcodes: 0f 01 (clac/stac), 0f b8 (popcnt), 0f c7 and 0f ae. */
 static int emulate_0f(struct x86_cpu *cpu, const struct x86_phys_mem *mem, struct insn *in,
 		      struct x86_emu_action *act, struct error *err)
 {
 	const char *name;
 	uint8_t op;
 
-	if (!next(in, &op) || (op != 0xc7 && op != 0xae && op != 0x01))
+	if (!next(in, &op) || (op != 0xc7 && op != 0xae && op != 0x01 && op != 0xb8))
 		return refuse(cpu, in, "instruction", "not one the monitor emulates", err);
 	if (op == 0x01)
 		return emulate_0f01(cpu, in, act, err);
 	if (!decode_modrm(cpu, in))
 		return refuse(cpu, in, "instruction", "truncated", err);
+	if (op == 0xb8 && in->rep && long_mode(cpu))
+		return emulate_popcnt(cpu, mem, in, act, err);
 	name = xsave_name(in, op);
 	if (name)
 		return refuse(cpu, in, name,
@@ -386,6 +473,13 @@ static int dispatch(struct x86_cpu *cpu, const struct x86_phys_mem *mem, struct 
 			return refuse(cpu, in, "int n", "truncated", err);
 		advance(cpu, in);
 		inject(act, n == VEC_BP ? X86_EVENT_EXCEPTION : X86_EVENT_SOFT_INTERRUPT, n);
+		return 0;
+	case 0x9b: /* fwait: #NM with CR0.MP and TS; no x87 exception is ever pending here */
+		act->what = "fwait";
+		if ((cpu->cr0 & CR0_MP_TS) == CR0_MP_TS)
+			inject(act, X86_EVENT_EXCEPTION, VEC_NM);
+		else
+			advance(cpu, in);
 		return 0;
 	case 0x0f:
 		return emulate_0f(cpu, mem, in, act, err);

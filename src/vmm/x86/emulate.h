@@ -1,12 +1,14 @@
 /* x86_emulate: the instructions the accelerator could not emulate, finished in the monitor.
  *
  * kvm_pvm (KVM without VT-x/AMD-V) runs guest kernel code through KVM's instruction emulator,
- * which gives up on int3, int n, lock cmpxchg16b, clac/stac and xrstor
+ * which gives up on int3, int n, lock cmpxchg16b, clac/stac, popcnt, fwait and xrstor
  * (KVM_EXIT_INTERNAL_ERROR). The monitor
  * then reads the vCPU state, calls x86_emulate() and applies the action it returns:
  *   int3 / int 3     rip += length, inject #BP (a trap: the handler returns after it);
  *   int n            rip += length, inject software interrupt n;
  *   clac / stac      RFLAGS.AC cleared / set (SMAP guests' entry code);
+ *   popcnt           register or memory source (64-bit mode);
+ *   fwait            a no-op (#NM with CR0.MP and CR0.TS);
  *   cmpxchg8b/16b    done atomically on guest RAM (64-bit mode), registers and ZF updated;
  *                    a fault on the operand is injected (#PF with CR2, #GP, #UD) as the CPU
  *                    would raise it;
@@ -55,7 +57,7 @@ struct x86_cpu {
 
 enum x86_event_type {
 	X86_EVENT_NONE,
-	X86_EVENT_EXCEPTION,	 /* vector < 32; error_code when has_error_code */
+	X86_EVENT_EXCEPTION,	  /* vector < 32; error_code when has_error_code */
 	X86_EVENT_SOFT_INTERRUPT, /* int n: rip already points after the instruction */
 };
 
@@ -65,7 +67,7 @@ struct x86_emu_action {
 	uint8_t vector;
 	bool has_error_code;
 	uint32_t error_code;
-	bool set_cr2; /* a #PF: cpu->cr2 holds the faulting address */
+	bool set_cr2;	  /* a #PF: cpu->cr2 holds the faulting address */
 	const char *what; /* "int3", "int n", "cmpxchg16b", ... (static) */
 	uint8_t insn[X86_INSN_MAX];
 	unsigned insn_len; /* bytes decoded */

@@ -130,8 +130,11 @@ static int walk_long(const struct x86_phys_mem *mem, struct walk *w, uint64_t *r
 int x86_pagewalk(const struct x86_phys_mem *mem, const struct x86_paging *pg, uint64_t gva,
 		 unsigned access, uint64_t *ret_gpa, uint32_t *ret_pf_code, struct error *err)
 {
-	struct walk w = {.pg = pg, .gva = gva, .access = access & ~(unsigned)X86_ACCESS_USER,
-			 .allow_w = PTE_W, .allow_u = PTE_U};
+	struct walk w = {.pg = pg,
+			 .gva = gva,
+			 .access = access & ~(unsigned)X86_ACCESS_USER,
+			 .allow_w = PTE_W,
+			 .allow_u = PTE_U};
 
 	if (pg->cpl == 3)
 		w.access |= X86_ACCESS_USER;
@@ -140,7 +143,8 @@ int x86_pagewalk(const struct x86_phys_mem *mem, const struct x86_paging *pg, ui
 		return 0;
 	}
 	if (!(pg->efer & EFER_LMA))
-		return error_set(err, ENOTSUP, "page walk for 0x%llx: 32-bit paging is not supported",
+		return error_set(err, ENOTSUP,
+				 "page walk for 0x%llx: 32-bit paging is not supported",
 				 (unsigned long long)gva);
 	if (!x86_is_canonical(pg, gva))
 		return error_set(err, EINVAL, "address 0x%llx is not canonical",
