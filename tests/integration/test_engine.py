@@ -160,7 +160,7 @@ def test_exec_and_stats(vessel_run):
     stats = vessel_run("--no-stream", "s1", command="stats").stdout.splitlines()
     assert len(stats) == 2 and "64MiB" in stats[1], stats
     cpu = float(stats[1].split()[2])
-    assert 50 < cpu <= 101, stats  # a busy loop: about one CPU
+    assert 50 < cpu <= 115, stats  # a busy loop: about one CPU (sampling jitter above)
     assert vessel_run("nope", "true", command="exec").returncode == 125
 
 
