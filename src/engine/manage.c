@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "engine/passwd.h"
 #include "engine/records.h"
 #include "runtime/container.h"
 #include "util/cleanup.h"
@@ -180,25 +181,58 @@ int engine_logs(const struct engine_paths *p, const char *key, long tail, bool f
 	return ret;
 }
 
+/* -u USER[:GROUP] by name: looked up in the container's own /etc/passwd and /etc/group,
+ * reached through its init's root (/proc/<pid>/root). */
+static int exec_user(const char *rt, const char *id, const char *user, char *buf, size_t size,
+		     struct engine_user *ret, struct error *err)
+{
+	cleanup_free char *json = container_state(rt, id, err);
+	json_object *o = json ? json_tokener_parse(json) : NULL, *pid = NULL;
+	char root[64];
+
+	if (!json)
+		return -err->code;
+	if (!o || !json_object_object_get_ex(o, "pid", &pid)) {
+		json_object_put(o);
+		return error_set(err, EIO, "exec %s: no init pid", id);
+	}
+	snprintf(root, sizeof(root), "/proc/%d/root", json_object_get_int(pid));
+	json_object_put(o);
+	cleanup_fd int fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return error_errno(err, "exec %s: open %s", id, root);
+	int r = engine_user_resolve(fd, user, ret, err);
+	if (r < 0)
+		return error_wrap(err, "--user");
+	snprintf(buf, size, "%u:%u", (unsigned)ret->uid, (unsigned)ret->gid);
+	return 0;
+}
+
 int engine_exec(const struct engine_paths *p, const char *key, const struct engine_exec_opts *o,
 		int *ret_status, struct error *err)
 {
+	struct engine_user u = {0};
+	char user[32];
 	struct engine_record r;
 	cleanup_free char *rt = str_printf("%s/runtime", p->state);
 	int ret = engine_record_find(p->state, key, &r, err);
 
 	if (ret < 0)
 		return ret;
-	if (engine_record_status(&r) != ENGINE_RUNNING) {
+	if (engine_record_status(&r) != ENGINE_RUNNING)
 		ret = error_set(err, EINVAL, "exec %s: container is not running", key);
-	} else {
+	else if (o->user)
+		ret = exec_user(rt, r.id, o->user, user, sizeof(user), &u, err);
+	if (ret == 0) {
 		struct container_exec_opts x = {
 		    .root = rt,
 		    .id = r.id,
 		    .args = o->args,
 		    .env = o->env,
 		    .cwd = o->cwd,
-		    .user = o->user,
+		    .user = o->user ? user : NULL,
+		    .additional_gids = u.gids,
+		    .n_additional_gids = u.n_gids,
 		    .tty = o->tty,
 		    .own_tty = true,
 		};

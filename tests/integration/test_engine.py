@@ -157,6 +157,10 @@ def test_exec_and_stats(vessel_run):
     res = vessel_run("-e", "X=1", "-w", "/tmp", "-u", "65534", "s1", "sh", "-c",
                      "echo $X $(pwd) $(id -u)", command="exec")
     assert res.stdout == "1 /tmp 65534\n", res.stderr
+    res = vessel_run("-u", "nobody", "s1", "id", "-u", command="exec")
+    assert res.stdout == "65534\n", res.stderr
+    res = vessel_run("-u", "ghost", "s1", "true", command="exec")
+    assert res.returncode == 125 and "ghost" in res.stderr
     stats = vessel_run("--no-stream", "s1", command="stats").stdout.splitlines()
     assert len(stats) == 2 and "64MiB" in stats[1], stats
     cpu = float(stats[1].split()[2])
