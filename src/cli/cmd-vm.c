@@ -4,11 +4,16 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "engine/vms.h"
+#include "runtime/state.h"
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/log.h"
@@ -19,7 +24,9 @@
 #define VM_USAGE                                                                                   \
 	"usage: vessel vm run --kernel FILE [--initrd FILE] [--cmdline STR] [--cpus N]\n"          \
 	"                     [--memory SIZE] [--timeout DURATION] [--console stdio|none|FILE]\n"  \
-	"                     [--debug]\n"                                                         \
+	"                     [--name NAME] [--debug]\n"                                           \
+	"       vessel vm ps\n"                                                                    \
+	"       vessel vm stop [-t SECS] NAME\n"                                                   \
 	"Boots FILE (an ELF kernel with a PVH note, or a bzImage) with COM1 as the console.\n"     \
 	"Exit status: the guest's write to port 0x501, 0 after a reset or poweroff, 1 on "         \
 	"errors.\n"
@@ -33,6 +40,7 @@ enum {
 	OPT_TIMEOUT,
 	OPT_CONSOLE,
 	OPT_DEBUG,
+	OPT_NAME,
 	OPT_LATER, /* flags of a later increment: refused clearly */
 	OPT_HELP,
 };
@@ -46,6 +54,7 @@ static const struct option run_options[] = {
     {"timeout", required_argument, NULL, OPT_TIMEOUT},
     {"console", required_argument, NULL, OPT_CONSOLE},
     {"debug", no_argument, NULL, OPT_DEBUG},
+    {"name", required_argument, NULL, OPT_NAME},
     {"disk", required_argument, NULL, OPT_LATER},
     {"net", required_argument, NULL, OPT_LATER},
     {"vsock", required_argument, NULL, OPT_LATER},
@@ -56,6 +65,7 @@ static const struct option run_options[] = {
 struct run_args {
 	struct vm_config cfg;
 	const char *console;
+	const char *name;
 	bool debug;
 	bool help;
 };
@@ -136,6 +146,9 @@ static int parse_one(struct run_args *a, int opt, const char *arg, struct error 
 	case OPT_DEBUG:
 		a->debug = true;
 		return 0;
+	case OPT_NAME:
+		a->name = arg;
+		return 0;
 	case OPT_HELP:
 		a->help = true;
 		return 0;
@@ -193,7 +206,59 @@ static int open_console(const char *console, int *fd, bool *owned, struct error 
 	return 0;
 }
 
-static int vm_run_command(int argc, char **argv)
+/* SIGTERM (vessel vm stop), SIGINT and SIGHUP end the VM with 128 + the signal. */
+static void *signal_thread(void *arg)
+{
+	struct vm *vm = arg;
+	sigset_t set;
+	int sig;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	if (sigwait(&set, &sig) == 0)
+		vm_request_stop(vm, 128 + sig);
+	return NULL;
+}
+
+/* Runs vm registered as name (so that vm ps and vm stop find it). */
+static int run_registered(const char *state, struct run_args *a, struct vm *vm, int *status,
+			  struct error *err)
+{
+	char fallback[32];
+	struct engine_vm rec = {
+	    .name = (char *)a->name,
+	    .pid = getpid(),
+	    .pid_start = state_pid_start_time(getpid()),
+	    .cpus = a->cfg.cpus,
+	    .memory = (int64_t)a->cfg.memory,
+	    .started = time(NULL),
+	};
+	sigset_t set;
+	pthread_t t;
+
+	if (!rec.name) {
+		snprintf(fallback, sizeof(fallback), "vm-%d", (int)getpid());
+		rec.name = fallback;
+	}
+	int r = engine_vm_register(state, &rec, err);
+	if (r < 0)
+		return r;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL); /* the vCPU threads inherit the mask */
+	bool watching = pthread_create(&t, NULL, signal_thread, vm) == 0;
+	if (watching)
+		pthread_detach(t);
+	r = vm_run(vm, status, err);
+	engine_vm_unregister(state, rec.name);
+	return r;
+}
+
+static int vm_run_command(const char *state, int argc, char **argv)
 {
 	struct run_args a = {0};
 	struct error err = {0};
@@ -216,7 +281,7 @@ static int vm_run_command(int argc, char **argv)
 	if (r == 0) {
 		if (vm->caps.missing[0])
 			log_debug("vm: %s lacks %s", vm->ops->name, vm->caps.missing);
-		r = vm_run(vm, &status, &err);
+		r = run_registered(state, &a, vm, &status, &err);
 	}
 	vm_destroy(vm);
 	if (owned)
@@ -224,12 +289,57 @@ static int vm_run_command(int argc, char **argv)
 	return r < 0 ? fail(&err) : status;
 }
 
-int cli_vm(int argc, char **argv)
+static int vm_ps(const char *state)
+{
+	struct engine_vm *v = NULL;
+	struct error err;
+	size_t n = 0;
+
+	if (engine_vm_list(state, &v, &n, &err) < 0)
+		return fail(&err);
+	printf("%-20s  %-8s  %-5s  %-10s  %s\n", "NAME", "PID", "CPUS", "MEMORY", "UPTIME");
+	for (size_t i = 0; i < n; i++) {
+		char mem[32];
+		snprintf(mem, sizeof(mem), "%lldM", (long long)(v[i].memory >> 20));
+		printf("%-20s  %-8d  %-5u  %-10s  %llds\n", v[i].name, v[i].pid, v[i].cpus, mem,
+		       (long long)(time(NULL) - v[i].started));
+	}
+	engine_vms_free(v, n);
+	return 0;
+}
+
+static int vm_stop(const char *state, int argc, char **argv)
+{
+	struct error err;
+	long secs = 10;
+	int c;
+
+	optind = 0;
+	while ((c = getopt(argc, argv, "+t:")) != -1) {
+		if (c != 't' || str_to_long(optarg, 0, 3600, &secs) < 0) {
+			fputs(VM_USAGE, stderr);
+			return 1;
+		}
+	}
+	if (optind != argc - 1) {
+		fputs(VM_USAGE, stderr);
+		return 1;
+	}
+	if (engine_vm_stop(state, argv[optind], (int)secs, &err) < 0)
+		return fail(&err);
+	return 0;
+}
+
+int cli_vm(const char *state, int argc, char **argv)
 {
 	struct error err;
 
 	if (argc >= 2 && !strcmp(argv[1], "run"))
-		return vm_run_command(argc - 1, argv + 1);
+		return vm_run_command(state, argc - 1, argv + 1);
+	if (argc == 2 && !strcmp(argv[1], "ps"))
+		return vm_ps(state);
+	if (argc >= 2 && !strcmp(argv[1], "stop"))
+		return vm_stop(state, argc - 1, argv + 1);
 	if (argc >= 2 && (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help"))) {
 		fputs(VM_USAGE, stdout);
 		return 0;

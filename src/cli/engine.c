@@ -19,7 +19,7 @@ static const struct option engine_options[] = {
 
 static int cli_engine_vm(const struct cli_engine *e, int argc, char **argv)
 {
-	return cli_vm(argc, argv);
+	return cli_vm(e->paths.state, argc, argv);
 }
 
 static const struct {

@@ -11,6 +11,7 @@ Skipped with the reason when /dev/kvm is missing or not usable.
 
 import os
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -271,3 +272,28 @@ def test_cmdline_longer_than_cmdline_size(vessel, guests):
     assert ok.returncode == 0, ok.stderr
     r = vm_run(vessel, "--kernel", str(guests / "bzimage"), "--cmdline", "x" * 256)
     _one_line_error(r, "--cmdline", "256 bytes", "255")
+
+
+def test_vm_ps_and_stop(vessel, guests, tmp_path):
+    """A running VM is listed by `vm ps`, keeps its name, and `vm stop` ends it (143)."""
+    state = str(tmp_path / "state")
+    base = [vessel, "--state", state, "vm"]
+    vm = subprocess.Popen([*base, "run", "--kernel", str(guests / "pvh.elf"), "--cmdline",
+                           "hang", "--name", "g1", "--console", "none"])
+    try:
+        for _ in range(100):
+            ps = subprocess.run([*base, "ps"], capture_output=True, text=True).stdout
+            if "g1" in ps:
+                break
+            time.sleep(0.05)
+        assert "g1" in ps and str(vm.pid) in ps, ps
+        dup = subprocess.run([*base, "run", "--kernel", str(guests / "pvh.elf"), "--name",
+                              "g1", "--console", "none"], capture_output=True, text=True)
+        assert dup.returncode == 1 and "already in use" in dup.stderr
+        assert subprocess.run([*base, "stop", "-t", "5", "g1"]).returncode == 0
+        assert vm.wait(timeout=10) == 143
+        assert "g1" not in subprocess.run([*base, "ps"], capture_output=True, text=True).stdout
+    finally:
+        if vm.poll() is None:
+            vm.kill()
+            vm.wait()
