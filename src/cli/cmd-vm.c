@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -222,6 +223,31 @@ static void *signal_thread(void *arg)
 	return NULL;
 }
 
+/* The console's input: stdin to the UART; on a terminal, raw, and Ctrl-A x ends the VM (as in
+ * QEMU). The thread ends at EOF; the process ends with the VM. */
+static void *console_thread(void *arg)
+{
+	struct vm *vm = arg;
+	bool tty = isatty(STDIN_FILENO), ctrl_a = false;
+	uint8_t buf[256];
+	ssize_t n;
+
+	while ((n = read(STDIN_FILENO, buf, sizeof(buf))) > 0) {
+		for (ssize_t i = 0; i < n; i++) {
+			if (tty && ctrl_a && buf[i] == 'x') {
+				vm_request_stop(vm, 0);
+				return NULL;
+			}
+			ctrl_a = tty && buf[i] == 0x01 && !ctrl_a;
+			if (ctrl_a)
+				continue;
+			while (serial8250_receive(&vm->serial, &buf[i], 1) == 0) /* FIFO full */
+				nanosleep(&(struct timespec){.tv_nsec = 1000000}, NULL);
+		}
+	}
+	return NULL;
+}
+
 /* Runs vm registered as name (so that vm ps and vm stop find it). */
 static int run_registered(const char *state, struct run_args *a, struct vm *vm, int *status,
 			  struct error *err)
@@ -250,10 +276,21 @@ static int run_registered(const char *state, struct run_args *a, struct vm *vm, 
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL); /* the vCPU threads inherit the mask */
-	bool watching = pthread_create(&t, NULL, signal_thread, vm) == 0;
-	if (watching)
+	if (pthread_create(&t, NULL, signal_thread, vm) == 0)
+		pthread_detach(t);
+	struct termios saved;
+	bool raw = a->cfg.console_fd == STDOUT_FILENO && tcgetattr(STDIN_FILENO, &saved) == 0;
+	if (raw) {
+		struct termios t2 = saved;
+		cfmakeraw(&t2);
+		t2.c_oflag |= OPOST | ONLCR; /* the guest's "\n" still starts a new line */
+		tcsetattr(STDIN_FILENO, TCSANOW, &t2);
+	}
+	if (a->cfg.console_fd == STDOUT_FILENO && pthread_create(&t, NULL, console_thread, vm) == 0)
 		pthread_detach(t);
 	r = vm_run(vm, status, err);
+	if (raw)
+		tcsetattr(STDIN_FILENO, TCSANOW, &saved);
 	engine_vm_unregister(state, rec.name);
 	return r;
 }

@@ -297,3 +297,20 @@ def test_vm_ps_and_stop(vessel, guests, tmp_path):
         if vm.poll() is None:
             vm.kill()
             vm.wait()
+
+
+def test_console_ctrl_a_x_quits(vessel, guests, tmp_path):
+    """On a terminal the console is raw and Ctrl-A x ends the VM with status 0, as in QEMU."""
+    import pty
+
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execv(vessel, [vessel, "--state", str(tmp_path), "vm", "run", "--kernel",
+                          str(guests / "pvh.elf"), "--cmdline", "hang", "--timeout", "20s"])
+    out = b""
+    while b"hello from the guest" not in out:
+        out += os.read(fd, 4096)
+    os.write(fd, b"\x01x")
+    _, status = os.waitpid(pid, 0)
+    os.close(fd)
+    assert os.waitstatus_to_exitcode(status) == 0
