@@ -5,7 +5,6 @@
  * "is required". Arrays are stored as they fill, so spec_free() releases half-built specs.
  */
 #include "runtime/spec.h"
-#include "runtime/seccomp.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -20,6 +19,7 @@
 #include <unistd.h>
 
 #include "util/cleanup.h"
+#include "util/fd.h"
 #include "util/log.h"
 
 #define SPEC_MAX_BYTES (4u << 20)
@@ -1213,40 +1213,12 @@ int spec_parse_resources(const char *json, size_t len, struct spec_resources *re
 	return r;
 }
 
-static int read_file(const char *path, char **ret, size_t *ret_len, struct error *err)
-{
-	cleanup_fd int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	cleanup_free char *buf = NULL;
-	size_t len = 0;
-
-	if (fd < 0)
-		return error_errno(err, "open %s", path);
-	buf = malloc(SPEC_MAX_BYTES + 1);
-	if (!buf)
-		return error_set(err, ENOMEM, "read %s: out of memory", path);
-	while (len <= SPEC_MAX_BYTES) {
-		ssize_t n = read(fd, buf + len, SPEC_MAX_BYTES + 1 - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return error_errno(err, "read %s", path);
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	if (len > SPEC_MAX_BYTES)
-		return error_set(err, EFBIG, "%s: larger than %u bytes", path, SPEC_MAX_BYTES);
-	*ret = TAKE_PTR(buf);
-	*ret_len = len;
-	return 0;
-}
-
 struct spec *spec_load(const char *path, struct error *err)
 {
 	cleanup_free char *buf = NULL;
 	size_t len = 0;
 
-	if (read_file(path, &buf, &len, err) < 0)
+	if (fd_read_file(path, SPEC_MAX_BYTES, &buf, &len, err) < 0)
 		return NULL;
 	return spec_parse(buf, len, err);
 }
@@ -1254,101 +1226,4 @@ struct spec *spec_load(const char *path, struct error *err)
 const char *spec_ns_name(enum spec_ns ns)
 {
 	return (unsigned)ns < SPEC_NS_MAX ? ns_names[ns] : NULL;
-}
-
-/* ---- the default config.json (runc's `spec`, with Docker's capability set) ---- */
-
-#define DEFAULT_CAPS                                                                               \
-	"['CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FSETID', 'CAP_FOWNER', 'CAP_MKNOD', "              \
-	"'CAP_NET_RAW', 'CAP_SETGID', 'CAP_SETUID', 'CAP_SETFCAP', 'CAP_SETPCAP', "                \
-	"'CAP_NET_BIND_SERVICE', 'CAP_SYS_CHROOT', 'CAP_KILL', 'CAP_AUDIT_WRITE']"
-
-/* Single quotes stand for double quotes. %s: devpts gid option, /sys mount, id mappings,
- * network namespace, user namespace, resources. */
-#define DEFAULT_TMPL                                                                               \
-	"{'ociVersion': '1.0.2-dev', 'process': {'terminal': true, 'user': {'uid': 0, 'gid': 0},"  \
-	" 'args': ['sh'], 'env': ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:"  \
-	"/bin', 'TERM=xterm'], 'cwd': '/', 'capabilities': {'bounding': " DEFAULT_CAPS ","         \
-	" 'effective': " DEFAULT_CAPS ", 'permitted': " DEFAULT_CAPS "},"                          \
-	" 'rlimits': [{'type': 'RLIMIT_NOFILE', 'hard': 1024, 'soft': 1024}],"                     \
-	" 'noNewPrivileges': true}, 'root': {'path': 'rootfs', 'readonly': true},"                 \
-	" 'hostname': 'vessel', 'mounts': ["                                                       \
-	"{'destination': '/proc', 'type': 'proc', 'source': 'proc'},"                              \
-	"{'destination': '/dev', 'type': 'tmpfs', 'source': 'tmpfs',"                              \
-	" 'options': ['nosuid', 'strictatime', 'mode=755', 'size=65536k']},"                       \
-	"{'destination': '/dev/pts', 'type': 'devpts', 'source': 'devpts', 'options': ['nosuid',"  \
-	" 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620'%s]},"                              \
-	"{'destination': '/dev/shm', 'type': 'tmpfs', 'source': 'shm',"                            \
-	" 'options': ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k']},"                  \
-	"{'destination': '/dev/mqueue', 'type': 'mqueue', 'source': 'mqueue',"                     \
-	" 'options': ['nosuid', 'noexec', 'nodev']}, %s,"                                          \
-	"{'destination': '/sys/fs/cgroup', 'type': 'cgroup', 'source': 'cgroup',"                  \
-	" 'options': ['nosuid', 'noexec', 'nodev', 'relatime', 'ro']}],"                           \
-	" 'linux': {%s'namespaces': [{'type': 'pid'}, %s{'type': 'ipc'}, {'type': 'uts'},"         \
-	" {'type': 'mount'}, {'type': 'cgroup'}%s], %s"                                            \
-	" 'maskedPaths': ['/proc/acpi', '/proc/asound', '/proc/kcore', '/proc/keys',"              \
-	" '/proc/latency_stats', '/proc/timer_list', '/proc/timer_stats', '/proc/sched_debug',"    \
-	" '/sys/firmware', '/proc/scsi'], 'readonlyPaths': ['/proc/bus', '/proc/fs', '/proc/irq'," \
-	" '/proc/sys', '/proc/sysrq-trigger']}}"
-
-#define SYS_MOUNT                                                                                  \
-	"{'destination': '/sys', 'type': 'sysfs', 'source': 'sysfs',"                              \
-	" 'options': ['nosuid', 'noexec', 'nodev', 'ro']}"
-#define SYS_BIND_MOUNT                                                                             \
-	"{'destination': '/sys', 'type': 'none', 'source': '/sys',"                                \
-	" 'options': ['rbind', 'nosuid', 'noexec', 'nodev', 'ro']}"
-#define ID_MAPPINGS                                                                                \
-	"'uidMappings': [{'containerID': 0, 'hostID': %u, 'size': 1}],"                            \
-	" 'gidMappings': [{'containerID': 0, 'hostID': %u, 'size': 1}], "
-
-/* linux.seccomp: Vessel's default profile (runtime/seccomp-default.c). */
-static void add_default_seccomp(json_object *o)
-{
-	cleanup_free char *profile = seccomp_default_json();
-	json_object *lx, *sc = profile ? json_tokener_parse(profile) : NULL;
-
-	if (sc && json_object_object_get_ex(o, "linux", &lx))
-		json_object_object_add(lx, "seccomp", sc);
-	else
-		json_object_put(sc);
-}
-
-char *spec_default_json(bool rootless, struct error *err)
-{
-	cleanup_free char *tmpl = NULL;
-	char maps[256] = "";
-	json_object *o;
-	char *out;
-
-	if (rootless)
-		snprintf(maps, sizeof(maps), ID_MAPPINGS, (unsigned)getuid(), (unsigned)getgid());
-	if (asprintf(&tmpl, DEFAULT_TMPL, rootless ? "" : ", 'gid=5'",
-		     rootless ? SYS_BIND_MOUNT : SYS_MOUNT, maps,
-		     rootless ? "" : "{'type': 'network'}, ", rootless ? ", {'type': 'user'}" : "",
-		     rootless
-			 ? ""
-			 : "'resources': {'devices': [{'allow': false, 'access': 'rwm'}]},") < 0) {
-		tmpl = NULL;
-		error_set(err, ENOMEM, "spec: out of memory");
-		return NULL;
-	}
-	for (char *p = tmpl; *p; p++)
-		if (*p == '\'')
-			*p = '"';
-	o = json_tokener_parse(tmpl);
-	if (!o) {
-		error_set(err, EINVAL, "spec: internal error: bad default template");
-		return NULL;
-	}
-	add_default_seccomp(o);
-	out = NULL;
-	if (asprintf(&out, "%s\n",
-		     json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
-							   JSON_C_TO_STRING_SPACED |
-							   JSON_C_TO_STRING_NOSLASHESCAPE)) < 0)
-		out = NULL;
-	json_object_put(o);
-	if (!out)
-		error_set(err, ENOMEM, "spec: out of memory");
-	return out;
 }
