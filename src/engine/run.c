@@ -15,9 +15,11 @@
 #include <fcntl.h>
 #include <json-c/json.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdnoreturn.h>
 #include <sys/wait.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -285,14 +287,17 @@ static void started(void *arg)
 	*(int *)arg = -1;
 }
 
-/* Appends what fd says to the log as JSON lines: {"time", "stream", "log"}. */
-static bool log_pump(int fd, const char *stream, FILE *log)
+/* Appends what fd says to the log as JSON lines: {"time", "stream", "log"}, and copies it to
+ * echo (unless -1). */
+static bool log_pump(int fd, const char *stream, FILE *log, int echo)
 {
 	char buf[8192], stamp[40];
 	ssize_t n = read(fd, buf, sizeof(buf));
 
 	if (n <= 0)
 		return n < 0 && errno == EINTR;
+	if (echo >= 0)
+		fd_write_all(echo, buf, (size_t)n);
 	state_now(stamp, sizeof(stamp));
 	for (char *line = buf, *end = buf + n; line < end;) {
 		char *nl = memchr(line, '\n', (size_t)(end - line));
@@ -307,6 +312,102 @@ static bool log_pump(int fd, const char *stream, FILE *log)
 	}
 	fflush(log);
 	return true;
+}
+
+/* Logs out and err (read ends) until both are closed, echoing them unless -1. */
+static void pump_logs(int out, int err, FILE *log, int echo_out, int echo_err)
+{
+	struct pollfd fds[2] = {{.fd = out, .events = POLLIN}, {.fd = err, .events = POLLIN}};
+	const int echo[2] = {echo_out, echo_err};
+
+	while (fds[0].fd >= 0 || fds[1].fd >= 0) {
+		if (poll(fds, 2, -1) < 0 && errno != EINTR)
+			break;
+		for (int i = 0; i < 2; i++) {
+			if (fds[i].revents &&
+			    !log_pump(fds[i].fd, i ? "stderr" : "stdout", log, echo[i]))
+				fds[i].fd = -1;
+		}
+	}
+}
+
+/* A foreground container's output goes to the terminal and, as with -d, to its log: our
+ * stdout and stderr become pipes for the run, read by a thread that copies them on. */
+struct tee {
+	int saved[2]; /* the real stdout and stderr */
+	int rd[2];    /* read ends of the two pipes */
+	FILE *log;
+	pthread_t thread;
+	bool on;
+};
+
+static void *tee_main(void *arg)
+{
+	struct tee *t = arg;
+
+	pump_logs(t->rd[0], t->rd[1], t->log, t->saved[0], t->saved[1]);
+	return NULL;
+}
+
+static void close_all(int *fds, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (fds[i] >= 0)
+			close(fds[i]);
+	}
+}
+
+/* Best effort: without it the container still runs, unlogged. */
+static void tee_start(struct tee *t, const char *dir)
+{
+	cleanup_free char *path = str_printf("%s/container.log", dir);
+	int fds[4] = {-1, -1, -1, -1}; /* stdout pipe, stderr pipe */
+
+	*t = (struct tee){.saved = {-1, -1}};
+	fflush(stdout);
+	fflush(stderr);
+	if (!path || !(t->log = fopen(path, "ae")) || pipe2(fds, O_CLOEXEC) < 0 ||
+	    pipe2(fds + 2, O_CLOEXEC) < 0)
+		goto fail;
+	t->saved[0] = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
+	t->saved[1] = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
+	t->rd[0] = fds[0];
+	t->rd[1] = fds[2];
+	/* the thread must take no signal: the runtime waits for SIGCHLD through a signalfd */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	int r =
+	    t->saved[0] < 0 || t->saved[1] < 0 ? -1 : pthread_create(&t->thread, NULL, tee_main, t);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r)
+		goto fail;
+	dup2(fds[1], STDOUT_FILENO);
+	dup2(fds[3], STDERR_FILENO);
+	close(fds[1]);
+	close(fds[3]);
+	t->on = true;
+	return;
+fail:
+	close_all(t->saved, 2);
+	close_all(fds, 4);
+	if (t->log)
+		fclose(t->log);
+	*t = (struct tee){0};
+}
+
+static void tee_stop(struct tee *t)
+{
+	if (!t->on)
+		return;
+	fflush(stdout);
+	fflush(stderr);
+	dup2(t->saved[0], STDOUT_FILENO); /* the pipes' last write ends go: the thread sees EOF */
+	dup2(t->saved[1], STDERR_FILENO);
+	pthread_join(t->thread, NULL);
+	close_all(t->saved, 2);
+	close_all(t->rd, 2);
+	fclose(t->log);
 }
 
 /* The runner: the container in the foreground, its stdout and stderr into pipes. */
@@ -344,16 +445,8 @@ static noreturn void monitor(const struct engine_paths *p, const struct engine_r
 	close(ready);
 	close(out[1]);
 	close(errp[1]);
-	struct pollfd fds[2] = {{.fd = out[0], .events = POLLIN},
-				{.fd = errp[0], .events = POLLIN}};
-	while (pid > 0 && (fds[0].fd >= 0 || fds[1].fd >= 0)) {
-		if (poll(fds, 2, -1) < 0 && errno != EINTR)
-			break;
-		for (int i = 0; i < 2; i++) {
-			if (fds[i].revents && !log_pump(fds[i].fd, i ? "stderr" : "stdout", log))
-				fds[i].fd = -1;
-		}
-	}
+	if (pid > 0)
+		pump_logs(out[0], errp[0], log, -1, -1);
 	while (pid > 0 && waitpid(pid, &wstatus, 0) < 0 && errno == EINTR)
 		;
 	fclose(log);
@@ -413,9 +506,13 @@ int engine_run(const struct engine_paths *paths, const struct engine_run_opts *o
 		free(j.rootfs);
 		engine_record_clear(&j.rec);
 	} else if (r == 0) {
+		struct tee tee = {0};
 		r = own_record(paths, &j, err);
+		if (r == 0 && !o->rm)
+			tee_start(&tee, j.dir);
 		if (r == 0)
 			r = run_here(paths, o, &img, &j, NULL, NULL, ret_status, err);
+		tee_stop(&tee);
 		finish_job(paths, &j, true, *ret_status);
 	} else {
 		finish_job(paths, &j, false, 0);

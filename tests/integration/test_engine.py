@@ -218,3 +218,10 @@ def test_run_and_exec_with_a_terminal(vessel_run, tmp_path):
     cid = vessel_run("-d", "busybox", "sleep", "30").stdout.strip()
     code, out = in_pty("exec", "-it", cid, "sh", "-c", "tty; exit 4")
     assert code == 4 and b"/dev/pts/" in out, out
+
+
+def test_foreground_output_is_logged(vessel_run):
+    res = vessel_run("--name", "fg", "busybox", "sh", "-c", "echo out; echo err >&2; exit 2")
+    assert (res.returncode, res.stdout, res.stderr) == (2, "out\n", "err\n")
+    logs = vessel_run("fg", command="logs")
+    assert (logs.stdout, logs.stderr) == ("out\n", "err\n")
