@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "util/cleanup.h"
+#include "util/json-path.h"
 #include "util/log.h"
 
 #define DOC		  "linux.seccomp"
@@ -41,10 +42,6 @@ struct ctx {
 	struct seccomp_prog *p;
 	struct error *err;
 	size_t n_names;
-};
-
-struct jpath {
-	char s[256];
 };
 
 #define ACT(n, v, r, api) "SCMP_ACT_" #n, v, r, api
@@ -113,22 +110,6 @@ static int fail(const struct ctx *c, const char *path, const char *fmt, ...)
 static int oom(const struct ctx *c)
 {
 	return error_set(c->err, ENOMEM, DOC ": out of memory");
-}
-
-static const char *jkey(struct jpath *p, const char *base, const char *key)
-{
-	int n = snprintf(p->s, sizeof(p->s), "%s.%s", base, key);
-	if (n < 0 || (size_t)n >= sizeof(p->s))
-		strcpy(p->s + sizeof(p->s) - 4, "...");
-	return p->s;
-}
-
-static const char *jidx(struct jpath *p, const char *base, size_t i)
-{
-	int n = snprintf(p->s, sizeof(p->s), "%s[%zu]", base, i);
-	if (n < 0 || (size_t)n >= sizeof(p->s))
-		strcpy(p->s + sizeof(p->s) - 4, "...");
-	return p->s;
 }
 
 /* The member's value; NULL when absent or JSON null. Fills p with its path. */

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "util/cleanup.h"
+#include "util/json-path.h"
 #include "util/fd.h"
 #include "util/log.h"
 
@@ -28,10 +29,6 @@
 struct ctx {
 	const char *doc; /* "config.json" or "process" */
 	struct error *err;
-};
-
-struct jpath {
-	char s[256];
 };
 
 static const char *const ns_names[SPEC_NS_MAX] = {
@@ -167,22 +164,6 @@ static int fail(const struct ctx *c, const char *path, const char *fmt, ...)
 static int oom(const struct ctx *c)
 {
 	return error_set(c->err, ENOMEM, "%s: out of memory", c->doc);
-}
-
-static const char *jkey(struct jpath *p, const char *base, const char *key)
-{
-	int n = snprintf(p->s, sizeof(p->s), "%s%s%s", base, *base ? "." : "", key);
-	if (n < 0 || (size_t)n >= sizeof(p->s))
-		strcpy(p->s + sizeof(p->s) - 4, "...");
-	return p->s;
-}
-
-static const char *jidx(struct jpath *p, const char *base, size_t i)
-{
-	int n = snprintf(p->s, sizeof(p->s), "%s[%zu]", base, i);
-	if (n < 0 || (size_t)n >= sizeof(p->s))
-		strcpy(p->s + sizeof(p->s) - 4, "...");
-	return p->s;
 }
 
 static int need(const struct ctx *c, int r, const char *base, const char *key)
