@@ -26,6 +26,19 @@
 #define VM_DEFAULT_MEMORY (256ULL << 20)
 #define VM_MAX_CPUS	  255 /* xAPIC ids 0..254 */
 #define VM_MAX_DEVICES	  16
+#define VM_MAX_DISKS	  4
+
+/* virtio-mmio slots: slot i is the window at VM_VIRTIO_MMIO_BASE + i * VM_VIRTIO_MMIO_STRIDE,
+ * interrupting on IOAPIC pin VM_VIRTIO_GSI_BASE + i (edge, active high). */
+#define VM_VIRTIO_MMIO_BASE   0xd0000000ULL
+#define VM_VIRTIO_MMIO_STRIDE 0x1000ULL
+#define VM_VIRTIO_GSI_BASE    16
+#define VM_MAX_VIRTIO	      8
+
+struct vm_disk {
+	const char *path;
+	bool readonly;
+};
 
 struct vm_config {
 	const char *kernel;
@@ -35,6 +48,20 @@ struct vm_config {
 	uint64_t memory;    /* bytes */
 	int console_fd;	    /* borrowed; -1 discards the guest's serial output */
 	int64_t timeout_ms; /* 0: none */
+	struct vm_disk disks[VM_MAX_DISKS];
+	unsigned ndisks;
+	const char *tap;    /* --net tap=NAME; NULL: no network device */
+	uint32_t vsock_cid; /* --vsock CID,SOCKET; 0: no vsock device */
+	const char *vsock_socket;
+	bool no_seccomp; /* --no-seccomp: monitor threads run unfiltered (debugging) */
+};
+
+/* One attached virtio-mmio device, as the firmware tables describe it. */
+struct vm_virtio_slot {
+	const char *name; /* static: "virtio-blk" */
+	uint64_t base;
+	uint64_t size;
+	unsigned gsi;
 };
 
 /* The device registry: every attached device, torn down in reverse order. */
@@ -58,6 +85,8 @@ struct vm {
 	struct serial8250 serial;
 	struct i8042 i8042;
 	struct debug_exit debug_exit;
+	struct vm_virtio_slot virtio[VM_MAX_VIRTIO];
+	unsigned nvirtio;
 	struct boot_result boot;
 	struct vcpu *vcpus;
 	unsigned ncpus;

@@ -61,6 +61,16 @@ void virtio_mmio_destroy(struct virtio_mmio *m)
 	m->ops = NULL;
 }
 
+void virtio_mmio_lock(struct virtio_mmio *m)
+{
+	pthread_mutex_lock(&m->lock);
+}
+
+void virtio_mmio_unlock(struct virtio_mmio *m)
+{
+	pthread_mutex_unlock(&m->lock);
+}
+
 struct virtq *virtio_mmio_queue(struct virtio_mmio *m, unsigned i)
 {
 	return i < m->ops->num_queues ? &m->queues[i] : NULL;

@@ -121,5 +121,8 @@ struct virtq *virtio_mmio_queue(struct virtio_mmio *m, unsigned i);
 void virtio_mmio_signal_used(struct virtio_mmio *m, unsigned i);
 /* A guest fault: sets NEEDS_RESET, raises the config interrupt, logs why once (debug). */
 void virtio_mmio_needs_reset(struct virtio_mmio *m, const char *why);
+/* For host-side callbacks (the I/O thread): hold the transport lock while touching queues. */
+void virtio_mmio_lock(struct virtio_mmio *m);
+void virtio_mmio_unlock(struct virtio_mmio *m);
 
 #endif
