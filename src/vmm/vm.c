@@ -2,6 +2,7 @@
 #include "vmm/vm.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -47,6 +48,11 @@ void vm_request_stop(struct vm *vm, int status)
 		pthread_cond_broadcast(&vm->cond);
 	}
 	pthread_mutex_unlock(&vm->lock);
+}
+
+void vm_request_poweroff(struct vm *vm)
+{
+	vm_request_stop(vm, 128 + SIGTERM); /* until the keyboard can send Ctrl-Alt-Del */
 }
 
 void vm_fail(struct vm *vm, const struct error *cause)

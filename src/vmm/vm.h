@@ -109,6 +109,8 @@ void vm_destroy(struct vm *vm);
 
 /* Ends the VM with status (the first end wins); any thread, any device. */
 void vm_request_stop(struct vm *vm, int status);
+/* Asks the guest to power off (Ctrl-Alt-Del on the keyboard); the VM ends when the guest does. */
+void vm_request_poweroff(struct vm *vm);
 /* Ends the VM with an error (the first end wins). */
 void vm_fail(struct vm *vm, const struct error *cause);
 bool vm_stopping(struct vm *vm);
