@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 #include "util/cleanup.h"
-#include "util/json-path.h"
+#include "util/json-read.h"
 #include "util/log.h"
 
 #define DOC		  "linux.seccomp"
@@ -39,8 +39,8 @@ struct seccomp_prog {
 };
 
 struct ctx {
+	struct jreader r; /* paths name the profile's fields: no document prefix */
 	struct seccomp_prog *p;
-	struct error *err;
 	size_t n_names;
 };
 
@@ -92,154 +92,6 @@ static const struct {
     {CMP(NE)}, {CMP(LT)}, {CMP(LE)}, {CMP(EQ)}, {CMP(GE)}, {CMP(GT)}, {CMP(MASKED_EQ)},
 };
 
-/* ---- errors, paths and typed getters ---- */
-
-static int fail(const struct ctx *c, const char *path, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int fail(const struct ctx *c, const char *path, const char *fmt, ...)
-{
-	char what[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(what, sizeof(what), fmt, ap);
-	va_end(ap);
-	return error_set(c->err, EINVAL, "%s: %s", path, what);
-}
-
-static int oom(const struct ctx *c)
-{
-	return error_set(c->err, ENOMEM, DOC ": out of memory");
-}
-
-/* The member's value; NULL when absent or JSON null. Fills p with its path. */
-static json_object *member(json_object *o, const char *base, const char *key, struct jpath *p)
-{
-	json_object *v = NULL;
-
-	jkey(p, base, key);
-	if (!json_object_object_get_ex(o, key, &v))
-		return NULL;
-	return v;
-}
-
-static int val_str(const struct ctx *c, json_object *v, const char *path, const char **ret)
-{
-	if (!json_object_is_type(v, json_type_string))
-		return fail(c, path, "must be a string");
-	const char *s = json_object_get_string(v);
-	if ((size_t)json_object_get_string_len(v) != strlen(s))
-		return fail(c, path, "must not contain NUL");
-	*ret = s;
-	return 0;
-}
-
-static int get_str(const struct ctx *c, json_object *o, const char *base, const char *key,
-		   const char **ret)
-{
-	struct jpath p;
-	json_object *v = member(o, base, key, &p);
-
-	if (!v)
-		return 0;
-	int r = val_str(c, v, p.s, ret);
-	return r < 0 ? r : 1;
-}
-
-static int get_u64(const struct ctx *c, json_object *o, const char *base, const char *key,
-		   uint64_t max, uint64_t *ret)
-{
-	struct jpath p;
-	json_object *v = member(o, base, key, &p);
-
-	if (!v)
-		return 0;
-	if (!json_object_is_type(v, json_type_int))
-		return fail(c, p.s, "must be an integer");
-	/* json-c keeps values above INT64_MAX as uint64; negative ones read as int64 */
-	uint64_t x = json_object_get_uint64(v);
-	if (json_object_get_int64(v) < 0 || x > max)
-		return fail(c, p.s, "out of range (0..%" PRIu64 ")", max);
-	*ret = x;
-	return 1;
-}
-
-/* An optional array of at most max elements. */
-static int get_array(const struct ctx *c, json_object *o, const char *base, const char *key,
-		     size_t max, json_object **ret, size_t *ret_n)
-{
-	struct jpath p;
-	json_object *v = member(o, base, key, &p);
-
-	*ret_n = 0;
-	if (!v)
-		return 0;
-	if (!json_object_is_type(v, json_type_array))
-		return fail(c, p.s, "must be an array");
-	*ret_n = json_object_array_length(v);
-	if (*ret_n > max)
-		return fail(c, p.s, "too many entries (%zu, at most %zu)", *ret_n, max);
-	*ret = v;
-	return 1;
-}
-
-static int need(const struct ctx *c, int r, const char *base, const char *key)
-{
-	struct jpath p;
-
-	if (r == 0)
-		return fail(c, jkey(&p, base, key), "is required");
-	return r;
-}
-
-/* Strict JSON with bounded nesting; the top level must be an object. Returns owned or NULL. */
-static json_object *parse_json(const struct ctx *c, const char *json)
-{
-	size_t len = strlen(json);
-	struct json_tokener *tok;
-	json_object *o;
-
-	if (len > SECCOMP_MAX_BYTES) {
-		error_set(c->err, EFBIG, DOC ": larger than %u bytes", SECCOMP_MAX_BYTES);
-		return NULL;
-	}
-	tok = json_tokener_new_ex(SECCOMP_MAX_DEPTH);
-	if (!tok) {
-		oom(c);
-		return NULL;
-	}
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-	o = json_tokener_parse_ex(tok, json, (int)len);
-	enum json_tokener_error e = json_tokener_get_error(tok);
-	size_t end = json_tokener_get_parse_end(tok);
-	if (e == json_tokener_continue) {
-		/* a bare scalar ends only at a terminator; the NUL completes it or fails */
-		o = json_tokener_parse_ex(tok, "", 1);
-		e = json_tokener_get_error(tok);
-		end = len;
-	}
-	json_tokener_free(tok);
-	if (e != json_tokener_success) {
-		error_set(c->err, EINVAL, DOC ": offset %zu: %s", end > len ? len : end,
-			  e == json_tokener_continue ? "unexpected end of data"
-						     : json_tokener_error_desc(e));
-		json_object_put(o);
-		return NULL;
-	}
-	if (end < len && json[end + strspn(json + end, " \t\r\n")]) {
-		error_set(c->err, EINVAL, DOC ": offset %zu: unexpected data after the object",
-			  end);
-		json_object_put(o);
-		return NULL;
-	}
-	if (!json_object_is_type(o, json_type_object)) {
-		error_set(c->err, EINVAL, DOC ": must be a JSON object");
-		json_object_put(o);
-		return NULL;
-	}
-	return o;
-}
-
 /* ---- profile parts ---- */
 
 /* The action at base.<akey>, with its errno/trace value from base.<rkey> where it takes one. */
@@ -249,7 +101,7 @@ static int get_action(const struct ctx *c, json_object *o, const char *base, con
 	struct jpath p;
 	const char *name = NULL;
 	uint64_t ret_val = EPERM;
-	int r = need(c, get_str(c, o, base, akey, &name), base, akey);
+	int r = jr_need(&c->r, jr_opt_cstr(&c->r, o, base, akey, &name), base, akey);
 
 	if (r < 0)
 		return r;
@@ -257,15 +109,16 @@ static int get_action(const struct ctx *c, json_object *o, const char *base, con
 		if (strcmp(name, actions[i].name) != 0)
 			continue;
 		/* errnoRet next to an action that takes none is ignored, as runc does */
-		if (actions[i].has_ret && (r = get_u64(c, o, base, rkey, 0xffff, &ret_val)) < 0)
+		if (actions[i].has_ret &&
+		    (r = jr_opt_u64(&c->r, o, base, rkey, 0xffff, &ret_val)) < 0)
 			return r;
 		*ret = actions[i].act | (actions[i].has_ret ? (uint32_t)ret_val : 0);
 		if (seccomp_api_get() < actions[i].api)
-			return fail(c, jkey(&p, base, akey), "%s is not supported by this kernel",
-				    name);
+			return jr_fail(&c->r, jkey(&p, base, akey),
+				       "%s is not supported by this kernel", name);
 		return 0;
 	}
-	return fail(c, jkey(&p, base, akey), "unknown action \"%s\"", name);
+	return jr_fail(&c->r, jkey(&p, base, akey), "unknown action \"%s\"", name);
 }
 
 static int add_arches(const struct ctx *c, json_object *o)
@@ -273,24 +126,24 @@ static int add_arches(const struct ctx *c, json_object *o)
 	struct jpath p;
 	json_object *a = NULL;
 	size_t n;
-	int r = get_array(c, o, DOC, "architectures", SECCOMP_MAX_ARCH, &a, &n);
+	int r = jr_opt_array(&c->r, o, DOC, "architectures", SECCOMP_MAX_ARCH, &a, &n);
 
 	for (size_t i = 0; r > 0 && i < n; i++) {
 		const char *name = NULL, *path = jidx(&p, DOC ".architectures", i);
 		size_t k = 0;
 
-		if ((r = val_str(c, json_object_array_get_idx(a, i), path, &name)) < 0)
+		if ((r = jr_cstr(&c->r, json_object_array_get_idx(a, i), path, &name)) < 0)
 			return r;
 		while (k < ARRAY_SIZE(arches) && strcmp(name, arches[k].name) != 0)
 			k++;
 		if (k == ARRAY_SIZE(arches))
-			return fail(c, path, "unknown architecture \"%s\"", name);
+			return jr_fail(&c->r, path, "unknown architecture \"%s\"", name);
 		r = seccomp_arch_add(c->p->ctx, arches[k].arch);
 		if (r == -EDOM)
-			return fail(c, path, "%s cannot be mixed with the native architecture",
-				    name);
+			return jr_fail(&c->r, path,
+				       "%s cannot be mixed with the native architecture", name);
 		if (r < 0 && r != -EEXIST)
-			return error_set(c->err, -r, "%s: %s: %s", path, name, strerror(-r));
+			return error_set(c->r.err, -r, "%s: %s: %s", path, name, strerror(-r));
 		r = 1;
 	}
 	return r < 0 ? r : 0;
@@ -301,24 +154,24 @@ static int set_flags(const struct ctx *c, json_object *o)
 	struct jpath p;
 	json_object *a = NULL;
 	size_t n;
-	int r = get_array(c, o, DOC, "flags", ARRAY_SIZE(flags) * 4, &a, &n);
+	int r = jr_opt_array(&c->r, o, DOC, "flags", ARRAY_SIZE(flags) * 4, &a, &n);
 
 	for (size_t i = 0; r > 0 && i < n; i++) {
 		const char *name = NULL, *path = jidx(&p, DOC ".flags", i);
 		size_t k = 0;
 
-		if ((r = val_str(c, json_object_array_get_idx(a, i), path, &name)) < 0)
+		if ((r = jr_cstr(&c->r, json_object_array_get_idx(a, i), path, &name)) < 0)
 			return r;
 		while (k < ARRAY_SIZE(flags) && strcmp(name, flags[k].name) != 0)
 			k++;
 		if (k == ARRAY_SIZE(flags))
-			return fail(c, path, "unknown flag \"%s\"", name);
+			return jr_fail(&c->r, path, "unknown flag \"%s\"", name);
 		if (flags[k].attr == 0)
-			return fail(c, path, "%s is not supported by libseccomp %u.%u", name,
-				    SCMP_VER_MAJOR, SCMP_VER_MINOR);
+			return jr_fail(&c->r, path, "%s is not supported by libseccomp %u.%u", name,
+				       SCMP_VER_MAJOR, SCMP_VER_MINOR);
 		r = seccomp_attr_set(c->p->ctx, flags[k].attr, 1);
 		if (r < 0)
-			return error_set(c->err, -r, "%s: %s: %s", path, name, strerror(-r));
+			return error_set(c->r.err, -r, "%s: %s: %s", path, name, strerror(-r));
 		r = 1;
 	}
 	return r < 0 ? r : 0;
@@ -329,7 +182,7 @@ static int dup_str(const struct ctx *c, const char *s, char **ret)
 	if (!s)
 		return 0;
 	*ret = strdup(s);
-	return *ret ? 0 : oom(c);
+	return *ret ? 0 : jr_oom(&c->r);
 }
 
 static int get_listener(const struct ctx *c, json_object *o)
@@ -338,11 +191,11 @@ static int get_listener(const struct ctx *c, json_object *o)
 	struct jpath p;
 	int r;
 
-	if ((r = get_str(c, o, DOC, "listenerPath", &path)) < 0)
+	if ((r = jr_opt_cstr(&c->r, o, DOC, "listenerPath", &path)) < 0)
 		return r;
 	if (path && !*path)
-		return fail(c, jkey(&p, DOC, "listenerPath"), "must not be empty");
-	if ((r = get_str(c, o, DOC, "listenerMetadata", &meta)) < 0)
+		return jr_fail(&c->r, jkey(&p, DOC, "listenerPath"), "must not be empty");
+	if ((r = jr_opt_cstr(&c->r, o, DOC, "listenerMetadata", &meta)) < 0)
 		return r;
 	if ((r = dup_str(c, path, &c->p->listener_path)) < 0)
 		return r;
@@ -361,23 +214,23 @@ static int parse_arg(const struct ctx *c, json_object *o, const char *base,
 	int r;
 
 	if (!json_object_is_type(o, json_type_object))
-		return fail(c, base, "must be an object");
-	if ((r = need(c, get_u64(c, o, base, "index", SECCOMP_MAX_ARGS - 1, &index), base,
-		      "index")) < 0)
+		return jr_fail(&c->r, base, "must be an object");
+	if ((r = jr_need(&c->r, jr_opt_u64(&c->r, o, base, "index", SECCOMP_MAX_ARGS - 1, &index),
+			 base, "index")) < 0)
 		return r;
 	ret->arg = (unsigned)index;
-	if ((r = need(c, get_u64(c, o, base, "value", UINT64_MAX, &ret->datum_a), base, "value")) <
-	    0)
+	if ((r = jr_need(&c->r, jr_opt_u64(&c->r, o, base, "value", UINT64_MAX, &ret->datum_a),
+			 base, "value")) < 0)
 		return r;
 	ret->datum_b = 0;
-	if ((r = get_u64(c, o, base, "valueTwo", UINT64_MAX, &ret->datum_b)) < 0)
+	if ((r = jr_opt_u64(&c->r, o, base, "valueTwo", UINT64_MAX, &ret->datum_b)) < 0)
 		return r;
-	if ((r = need(c, get_str(c, o, base, "op", &op), base, "op")) < 0)
+	if ((r = jr_need(&c->r, jr_opt_cstr(&c->r, o, base, "op", &op), base, "op")) < 0)
 		return r;
 	while (k < ARRAY_SIZE(ops) && strcmp(op, ops[k].name) != 0)
 		k++;
 	if (k == ARRAY_SIZE(ops))
-		return fail(c, jkey(&p, base, "op"), "unknown operator \"%s\"", op);
+		return jr_fail(&c->r, jkey(&p, base, "op"), "unknown operator \"%s\"", op);
 	ret->op = ops[k].op;
 	return 0;
 }
@@ -390,7 +243,7 @@ static int parse_args(const struct ctx *c, json_object *o, const char *base,
 	json_object *a = NULL;
 	unsigned seen = 0;
 	size_t n;
-	int r = get_array(c, o, base, "args", SECCOMP_MAX_ARGS, &a, &n);
+	int r = jr_opt_array(&c->r, o, base, "args", SECCOMP_MAX_ARGS, &a, &n);
 
 	*ret_split = false;
 	*ret_n = (unsigned)n;
@@ -424,7 +277,7 @@ static int add_rule(struct ctx *c, const char *path, const char *name, uint32_t 
 	for (unsigned i = 0; split && r >= 0 && i < n; i++)
 		r = seccomp_rule_add_array(c->p->ctx, act, nr, 1, &conds[i]);
 	if (r < 0)
-		return error_set(c->err, -r, "%s: add rule for \"%s\": %s", path, name,
+		return error_set(c->r.err, -r, "%s: add rule for \"%s\": %s", path, name,
 				 strerror(-r));
 	return 0;
 }
@@ -435,22 +288,24 @@ static int add_names(struct ctx *c, json_object *o, const char *base, uint32_t a
 	struct jpath p, e;
 	json_object *a = NULL;
 	size_t n;
-	int r = need(c, get_array(c, o, base, "names", SECCOMP_MAX_NAMES, &a, &n), base, "names");
+	int r = jr_need(&c->r, jr_opt_array(&c->r, o, base, "names", SECCOMP_MAX_NAMES, &a, &n),
+			base, "names");
 
 	if (r < 0)
 		return r;
 	jkey(&p, base, "names");
 	if (n > SECCOMP_MAX_NAMES - c->n_names)
-		return fail(c, p.s, "too many syscall names in the profile (at most %d)",
-			    SECCOMP_MAX_NAMES);
+		return jr_fail(&c->r, p.s, "too many syscall names in the profile (at most %d)",
+			       SECCOMP_MAX_NAMES);
 	c->n_names += n;
 	for (size_t i = 0; i < n; i++) {
 		const char *name = NULL, *path = jidx(&e, p.s, i);
 
-		if ((r = val_str(c, json_object_array_get_idx(a, i), path, &name)) < 0)
+		if ((r = jr_cstr(&c->r, json_object_array_get_idx(a, i), path, &name)) < 0)
 			return r;
 		if (act == SCMP_ACT_NOTIFY && (!strcmp(name, "write") || !strcmp(name, "sendmsg")))
-			return fail(c, path, "SCMP_ACT_NOTIFY cannot be used for \"%s\"", name);
+			return jr_fail(&c->r, path, "SCMP_ACT_NOTIFY cannot be used for \"%s\"",
+				       name);
 		/* libseccomp refuses rules with the default action; they change nothing */
 		if (act == c->p->default_action)
 			continue;
@@ -470,12 +325,12 @@ static int add_syscall(struct ctx *c, json_object *o, const char *base)
 	int r;
 
 	if (!json_object_is_type(o, json_type_object))
-		return fail(c, base, "must be an object");
+		return jr_fail(&c->r, base, "must be an object");
 	if ((r = get_action(c, o, base, "action", "errnoRet", &act)) < 0)
 		return r;
 	if (act == SCMP_ACT_NOTIFY && !c->p->listener_path)
-		return fail(c, jkey(&p, base, "action"),
-			    "SCMP_ACT_NOTIFY requires linux.seccomp.listenerPath");
+		return jr_fail(&c->r, jkey(&p, base, "action"),
+			       "SCMP_ACT_NOTIFY requires linux.seccomp.listenerPath");
 	if ((r = parse_args(c, o, base, conds, &n_conds, &split)) < 0)
 		return r;
 	return add_names(c, o, base, act, conds, n_conds, split);
@@ -486,7 +341,7 @@ static int add_syscalls(struct ctx *c, json_object *o)
 	struct jpath p;
 	json_object *a = NULL;
 	size_t n;
-	int r = get_array(c, o, DOC, "syscalls", SECCOMP_MAX_SYSCALLS, &a, &n);
+	int r = jr_opt_array(&c->r, o, DOC, "syscalls", SECCOMP_MAX_SYSCALLS, &a, &n);
 
 	for (size_t i = 0; r > 0 && i < n; i++)
 		if ((r = add_syscall(c, json_object_array_get_idx(a, i),
@@ -506,11 +361,11 @@ static int check_program(const struct ctx *c)
 		return 0; /* only a pre-check: seccomp_install() reports the same errors */
 	r = seccomp_export_bpf(c->p->ctx, fd);
 	if (r < 0)
-		return error_set(c->err, -r, DOC ": generate the filter: %s", strerror(-r));
+		return error_set(c->r.err, -r, DOC ": generate the filter: %s", strerror(-r));
 	if (fstat(fd, &st) < 0)
-		return error_errno(c->err, DOC ": generate the filter");
+		return error_errno(c->r.err, DOC ": generate the filter");
 	if ((size_t)st.st_size / 8 > BPF_MAX_INSNS)
-		return error_set(c->err, E2BIG,
+		return error_set(c->r.err, E2BIG,
 				 DOC ": the filter has %zu instructions, the kernel takes %d",
 				 (size_t)st.st_size / 8, BPF_MAX_INSNS);
 	return 0;
@@ -524,16 +379,17 @@ static int compile(struct ctx *c, json_object *o)
 	if ((r = get_action(c, o, DOC, "defaultAction", "defaultErrnoRet", &p->default_action)) < 0)
 		return r;
 	if (p->default_action == SCMP_ACT_NOTIFY)
-		return fail(c, DOC ".defaultAction",
-			    "SCMP_ACT_NOTIFY cannot be the default action");
+		return jr_fail(&c->r, DOC ".defaultAction",
+			       "SCMP_ACT_NOTIFY cannot be the default action");
 	p->ctx = seccomp_init(p->default_action);
 	if (!p->ctx)
-		return error_set(c->err, EINVAL, DOC ".defaultAction: not supported by the kernel");
+		return error_set(c->r.err, EINVAL,
+				 DOC ".defaultAction: not supported by the kernel");
 	/* no_new_privs is the spec's business (process.noNewPrivileges), not the filter's;
 	 * raw return codes keep EACCES from seccomp_load() instead of ECANCELED */
 	if ((r = seccomp_attr_set(p->ctx, SCMP_FLTATR_CTL_NNP, 0)) < 0 ||
 	    (r = seccomp_attr_set(p->ctx, SCMP_FLTATR_API_SYSRAWRC, 1)) < 0)
-		return error_set(c->err, -r, DOC ": set filter attributes: %s", strerror(-r));
+		return error_set(c->r.err, -r, DOC ": set filter attributes: %s", strerror(-r));
 	/* a binary tree of syscall numbers: fewer instructions run per syscall (best effort) */
 	seccomp_attr_set(p->ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
 	if ((r = add_arches(c, o)) < 0 || (r = set_flags(c, o)) < 0 || (r = get_listener(c, o)) < 0)
@@ -545,7 +401,8 @@ static int compile(struct ctx *c, json_object *o)
 
 struct seccomp_prog *seccomp_compile(const char *json, struct error *err)
 {
-	struct ctx c = {.err = err};
+	const struct jreader doc = {DOC, err};
+	struct ctx c = {.r = {NULL, err}};
 	json_object *o;
 	int r;
 
@@ -553,13 +410,12 @@ struct seccomp_prog *seccomp_compile(const char *json, struct error *err)
 		error_set(err, EINVAL, DOC ": no profile");
 		return NULL;
 	}
-	o = parse_json(&c, json);
-	if (!o)
+	if (jr_parse(&doc, json, strlen(json), SECCOMP_MAX_BYTES, SECCOMP_MAX_DEPTH, &o) < 0)
 		return NULL;
 	c.p = calloc(1, sizeof(*c.p));
 	if (!c.p) {
 		json_object_put(o);
-		oom(&c);
+		jr_oom(&c.r);
 		return NULL;
 	}
 	r = compile(&c, o);

@@ -1,7 +1,7 @@
 /* spec: see spec.h. Getters check one JSON value each and name its path when they reject it.
  *
  * Conventions: val_*() check a value already looked up; opt_*() look a key up and return 1
- * (present, stored), 0 (absent or null: nothing stored) or -errno; need() turns 0 into
+ * (present, stored), 0 (absent or null: nothing stored) or -errno; jr_need() turns 0 into
  * "is required". Arrays are stored as they fill, so spec_free() releases half-built specs.
  */
 #include "runtime/spec.h"
@@ -19,17 +19,12 @@
 #include <unistd.h>
 
 #include "util/cleanup.h"
-#include "util/json-path.h"
+#include "util/json-read.h"
 #include "util/fd.h"
 #include "util/log.h"
 
 #define SPEC_MAX_BYTES (4u << 20)
 #define SPEC_MAX_DEPTH 64
-
-struct ctx {
-	const char *doc; /* "config.json" or "process" */
-	struct error *err;
-};
 
 static const char *const ns_names[SPEC_NS_MAX] = {
     [SPEC_NS_PID] = "pid",	 [SPEC_NS_NETWORK] = "network", [SPEC_NS_MOUNT] = "mount",
@@ -148,202 +143,49 @@ static const struct mount_opt {
 
 /* ---- errors and paths ---- */
 
-static int fail(const struct ctx *c, const char *path, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int fail(const struct ctx *c, const char *path, const char *fmt, ...)
-{
-	char what[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(what, sizeof(what), fmt, ap);
-	va_end(ap);
-	return error_set(c->err, EINVAL, "%s: %s%s%s", c->doc, path, *path ? ": " : "", what);
-}
-
-static int oom(const struct ctx *c)
-{
-	return error_set(c->err, ENOMEM, "%s: out of memory", c->doc);
-}
-
-static int need(const struct ctx *c, int r, const char *base, const char *key)
-{
-	struct jpath p;
-
-	if (r == 0)
-		return fail(c, jkey(&p, base, key), "is required");
-	return r;
-}
-
-/* The member's value; NULL when absent or JSON null (both mean "not set"). */
-static json_object *member(json_object *o, const char *key, const char *base, struct jpath *p)
-{
-	json_object *v = NULL;
-
-	jkey(p, base, key);
-	if (!json_object_object_get_ex(o, key, &v))
-		return NULL;
-	return v;
-}
-
-/* ---- scalar values ---- */
-
-static int val_cstr(const struct ctx *c, json_object *v, const char *path, const char **ret)
-{
-	if (!json_object_is_type(v, json_type_string))
-		return fail(c, path, "must be a string");
-	const char *s = json_object_get_string(v);
-	if ((size_t)json_object_get_string_len(v) != strlen(s))
-		return fail(c, path, "must not contain NUL");
-	*ret = s;
-	return 0;
-}
-
-static int val_str(const struct ctx *c, json_object *v, const char *path, char **ret)
-{
-	const char *s = NULL;
-	int r = val_cstr(c, v, path, &s);
-	if (r < 0)
-		return r;
-	char *d = strdup(s);
-	if (!d)
-		return oom(c);
-	free(*ret);
-	*ret = d;
-	return 0;
-}
-
-static int val_i64(const struct ctx *c, json_object *v, const char *path, int64_t min, int64_t max,
-		   int64_t *ret)
-{
-	if (!json_object_is_type(v, json_type_int))
-		return fail(c, path, "must be an integer");
-	int64_t x = json_object_get_int64(v);
-	/* json-c clamps what does not fit int64 to INT64_MAX/MIN; uint64 tells the truth */
-	if ((x == INT64_MAX && json_object_get_uint64(v) > (uint64_t)INT64_MAX) || x < min ||
-	    x > max)
-		return fail(c, path, "out of range (%" PRId64 "..%" PRId64 ")", min, max);
-	*ret = x;
-	return 0;
-}
-
-static int opt_cstr(const struct ctx *c, json_object *o, const char *base, const char *key,
-		    const char **ret)
-{
-	struct jpath p;
-	json_object *v = member(o, key, base, &p);
-	if (!v)
-		return 0;
-	int r = val_cstr(c, v, p.s, ret);
-	return r < 0 ? r : 1;
-}
-
-static int opt_str(const struct ctx *c, json_object *o, const char *base, const char *key,
-		   char **ret)
-{
-	struct jpath p;
-	json_object *v = member(o, key, base, &p);
-	if (!v)
-		return 0;
-	int r = val_str(c, v, p.s, ret);
-	return r < 0 ? r : 1;
-}
-
-static int opt_bool(const struct ctx *c, json_object *o, const char *base, const char *key,
-		    bool *ret)
-{
-	struct jpath p;
-	json_object *v = member(o, key, base, &p);
-	if (!v)
-		return 0;
-	if (!json_object_is_type(v, json_type_boolean))
-		return fail(c, p.s, "must be a boolean");
-	*ret = json_object_get_boolean(v);
-	return 1;
-}
-
-static int opt_i64(const struct ctx *c, json_object *o, const char *base, const char *key,
-		   int64_t min, int64_t max, int64_t *ret)
-{
-	struct jpath p;
-	json_object *v = member(o, key, base, &p);
-	if (!v)
-		return 0;
-	int r = val_i64(c, v, p.s, min, max, ret);
-	return r < 0 ? r : 1;
-}
-
-static int opt_u32(const struct ctx *c, json_object *o, const char *base, const char *key,
+static int opt_u32(const struct jreader *c, json_object *o, const char *base, const char *key,
 		   uint32_t *ret)
 {
 	int64_t x;
-	int r = opt_i64(c, o, base, key, 0, UINT32_MAX, &x);
+	int r = jr_opt_i64(c, o, base, key, 0, UINT32_MAX, &x);
 	if (r > 0)
 		*ret = (uint32_t)x;
 	return r;
 }
 
-static int opt_u64(const struct ctx *c, json_object *o, const char *base, const char *key,
-		   uint64_t *ret)
-{
-	struct jpath p;
-	json_object *v = member(o, key, base, &p);
-	if (!v)
-		return 0;
-	if (!json_object_is_type(v, json_type_int))
-		return fail(c, p.s, "must be an integer");
-	if (json_object_get_int64(v) < 0)
-		return fail(c, p.s, "out of range (0..%" PRIu64 ")", UINT64_MAX);
-	*ret = json_object_get_uint64(v);
-	return 1;
-}
-
-static int opt_typed(const struct ctx *c, json_object *o, const char *base, const char *key,
-		     enum json_type type, json_object **ret)
-{
-	struct jpath p;
-	json_object *v = member(o, key, base, &p);
-	if (!v)
-		return 0;
-	if (!json_object_is_type(v, type))
-		return fail(c, p.s, "must be an %s", type == json_type_array ? "array" : "object");
-	*ret = v;
-	return 1;
-}
-
-static int check_abs(const struct ctx *c, const char *path, const char *s)
+static int check_abs(const struct jreader *c, const char *path, const char *s)
 {
 	if (s[0] != '/')
-		return fail(c, path, "must be an absolute path");
+		return jr_fail(c, path, "must be an absolute path");
 	return 0;
 }
 
-static int check_env(const struct ctx *c, const char *path, const char *s)
+static int check_env(const struct jreader *c, const char *path, const char *s)
 {
 	if (s[0] == '=' || !strchr(s, '='))
-		return fail(c, path, "must be KEY=VALUE");
+		return jr_fail(c, path, "must be KEY=VALUE");
 	return 0;
 }
 
 /* ---- containers ---- */
 
 /* An array of strings into a NULL-terminated vector (owned by *ret even on failure). */
-static int val_strv(const struct ctx *c, json_object *v, const char *path,
-		    int (*check)(const struct ctx *, const char *, const char *), char ***ret)
+static int val_strv(const struct jreader *c, json_object *v, const char *path,
+		    int (*check)(const struct jreader *, const char *, const char *), char ***ret)
 {
 	struct jpath p;
 	size_t n;
 
 	if (!json_object_is_type(v, json_type_array))
-		return fail(c, path, "must be an array of strings");
+		return jr_fail(c, path, "must be an array of strings");
 	n = json_object_array_length(v);
 	strv_free(*ret);
 	*ret = calloc(n + 1, sizeof(char *));
 	if (!*ret)
-		return oom(c);
+		return jr_oom(c);
 	for (size_t i = 0; i < n; i++) {
 		char **out = &(*ret)[i];
-		int r = val_str(c, json_object_array_get_idx(v, i), jidx(&p, path, i), out);
+		int r = jr_str(c, json_object_array_get_idx(v, i), jidx(&p, path, i), out);
 		if (r == 0 && check)
 			r = check(c, p.s, *out);
 		if (r < 0)
@@ -353,43 +195,44 @@ static int val_strv(const struct ctx *c, json_object *v, const char *path,
 }
 
 /* An optional array of strings; absent gives an empty vector. */
-static int opt_strv(const struct ctx *c, json_object *o, const char *base, const char *key,
-		    int (*check)(const struct ctx *, const char *, const char *), char ***ret)
+static int opt_strv(const struct jreader *c, json_object *o, const char *base, const char *key,
+		    int (*check)(const struct jreader *, const char *, const char *), char ***ret)
 {
 	struct jpath p;
-	json_object *v = member(o, key, base, &p);
+	json_object *v = jr_member(o, base, key, &p);
 	if (v)
 		return val_strv(c, v, p.s, check, ret);
 	*ret = calloc(1, sizeof(char *));
-	return *ret ? 0 : oom(c);
+	return *ret ? 0 : jr_oom(c);
 }
 
 /* An optional array of objects, each parsed by fn into a zeroed element of `size` bytes.
  * *ret and *ret_n are set as elements are started, so the caller frees half-built arrays. */
-static int opt_objs(const struct ctx *c, json_object *o, const char *base, const char *key,
-		    size_t size, int (*fn)(const struct ctx *, json_object *, const char *, void *),
+static int opt_objs(const struct jreader *c, json_object *o, const char *base, const char *key,
+		    size_t size,
+		    int (*fn)(const struct jreader *, json_object *, const char *, void *),
 		    void **ret, size_t *ret_n)
 {
 	struct jpath p, e;
-	json_object *v = member(o, key, base, &p);
+	json_object *v = jr_member(o, base, key, &p);
 	size_t n;
 
 	if (!v)
 		return 0;
 	if (!json_object_is_type(v, json_type_array))
-		return fail(c, p.s, "must be an array");
+		return jr_fail(c, p.s, "must be an array");
 	n = json_object_array_length(v);
 	if (n == 0)
 		return 1;
 	char *arr = calloc(n, size);
 	if (!arr)
-		return oom(c);
+		return jr_oom(c);
 	*ret = arr;
 	for (size_t i = 0; i < n; i++) {
 		json_object *x = json_object_array_get_idx(v, i);
 		jidx(&e, p.s, i);
 		if (!json_object_is_type(x, json_type_object))
-			return fail(c, e.s, "must be an object");
+			return jr_fail(c, e.s, "must be an object");
 		*ret_n = i + 1;
 		int r = fn(c, x, e.s, arr + i * size);
 		if (r < 0)
@@ -399,28 +242,28 @@ static int opt_objs(const struct ctx *c, json_object *o, const char *base, const
 }
 
 /* An optional object of strings. file_keys: keys name files in one directory. */
-static int opt_kv(const struct ctx *c, json_object *o, const char *base, const char *key,
+static int opt_kv(const struct jreader *c, json_object *o, const char *base, const char *key,
 		  bool file_keys, struct spec_kv **ret, size_t *ret_n)
 {
 	struct jpath p, k;
 	json_object *v = NULL;
-	int r = opt_typed(c, o, base, key, json_type_object, &v);
+	int r = jr_opt_typed(c, o, base, key, json_type_object, &v);
 
 	if (r <= 0 || json_object_object_length(v) == 0)
 		return r;
 	*ret = calloc((size_t)json_object_object_length(v), sizeof(**ret));
 	if (!*ret)
-		return oom(c);
+		return jr_oom(c);
 	jkey(&p, base, key);
 	json_object_object_foreach (v, name, val) {
 		struct spec_kv *kv = &(*ret)[(*ret_n)++];
 		jkey(&k, p.s, name);
 		if (file_keys && (!name[0] || name[0] == '.' || strchr(name, '/')))
-			return fail(c, k.s, "not a file name");
+			return jr_fail(c, k.s, "not a file name");
 		kv->key = strdup(name);
 		if (!kv->key)
-			return oom(c);
-		r = val_str(c, val, k.s, &kv->value);
+			return jr_oom(c);
+		r = jr_str(c, val, k.s, &kv->value);
 		if (r < 0)
 			return r;
 	}
@@ -445,7 +288,8 @@ static int prop_lookup(const char *name)
 
 /* ---- process ---- */
 
-static int parse_user(const struct ctx *c, json_object *o, const char *base, struct spec_user *u)
+static int parse_user(const struct jreader *c, json_object *o, const char *base,
+		      struct spec_user *u)
 {
 	struct jpath p, e;
 	json_object *v = NULL;
@@ -455,20 +299,19 @@ static int parse_user(const struct ctx *c, json_object *o, const char *base, str
 	if ((r = opt_u32(c, o, base, "uid", &u->uid)) < 0 ||
 	    (r = opt_u32(c, o, base, "gid", &u->gid)) < 0)
 		return r;
-	if ((r = opt_i64(c, o, base, "umask", 0, 0777, &x)) < 0)
+	if ((r = jr_opt_i64(c, o, base, "umask", 0, 0777, &x)) < 0)
 		return r;
 	u->has_umask = r > 0;
 	u->umask = r > 0 ? (mode_t)x : 0;
-	if ((r = opt_typed(c, o, base, "additionalGids", json_type_array, &v)) <= 0)
+	if ((r = jr_opt_typed(c, o, base, "additionalGids", json_type_array, &v)) <= 0)
 		return r;
 	size_t n = json_object_array_length(v);
 	u->additional_gids = calloc(n ? n : 1, sizeof(gid_t));
 	if (!u->additional_gids)
-		return oom(c);
+		return jr_oom(c);
 	jkey(&p, base, "additionalGids");
 	for (size_t i = 0; i < n; i++) {
-		r = val_i64(c, json_object_array_get_idx(v, i), jidx(&e, p.s, i), 0, UINT32_MAX,
-			    &x);
+		r = jr_i64(c, json_object_array_get_idx(v, i), jidx(&e, p.s, i), 0, UINT32_MAX, &x);
 		if (r < 0)
 			return r;
 		u->additional_gids[u->n_additional_gids++] = (gid_t)x;
@@ -476,7 +319,8 @@ static int parse_user(const struct ctx *c, json_object *o, const char *base, str
 	return 0;
 }
 
-static int parse_caps(const struct ctx *c, json_object *o, const char *base, struct spec_caps *caps)
+static int parse_caps(const struct jreader *c, json_object *o, const char *base,
+		      struct spec_caps *caps)
 {
 	static const char *const sets[] = {"bounding", "effective", "inheritable", "permitted",
 					   "ambient"};
@@ -486,14 +330,14 @@ static int parse_caps(const struct ctx *c, json_object *o, const char *base, str
 
 	for (size_t s = 0; s < ARRAY_SIZE(sets); s++) {
 		json_object *v = NULL;
-		int r = opt_typed(c, o, base, sets[s], json_type_array, &v);
+		int r = jr_opt_typed(c, o, base, sets[s], json_type_array, &v);
 		if (r < 0)
 			return r;
 		jkey(&p, base, sets[s]);
 		for (size_t i = 0; r > 0 && i < json_object_array_length(v); i++) {
 			const char *name = NULL;
 			int cap;
-			r = val_cstr(c, json_object_array_get_idx(v, i), jidx(&e, p.s, i), &name);
+			r = jr_cstr(c, json_object_array_get_idx(v, i), jidx(&e, p.s, i), &name);
 			if (r < 0)
 				return r;
 			cap = lookup(cap_names, ARRAY_SIZE(cap_names), name);
@@ -507,30 +351,32 @@ static int parse_caps(const struct ctx *c, json_object *o, const char *base, str
 	return 0;
 }
 
-static int parse_rlimit(const struct ctx *c, json_object *o, const char *path, void *out)
+static int parse_rlimit(const struct jreader *c, json_object *o, const char *path, void *out)
 {
 	struct spec_rlimit *rl = out;
 	struct jpath p;
 	const char *type = NULL;
 	int r;
 
-	if ((r = need(c, opt_cstr(c, o, path, "type", &type), path, "type")) < 0)
+	if ((r = jr_need(c, jr_opt_cstr(c, o, path, "type", &type), path, "type")) < 0)
 		return r;
 	size_t i = 0;
 	while (i < ARRAY_SIZE(rlimits) && strcmp(rlimits[i].name, type) != 0)
 		i++;
 	if (i == ARRAY_SIZE(rlimits))
-		return fail(c, jkey(&p, path, "type"), "unknown rlimit \"%s\"", type);
+		return jr_fail(c, jkey(&p, path, "type"), "unknown rlimit \"%s\"", type);
 	rl->resource = rlimits[i].resource;
-	if ((r = need(c, opt_u64(c, o, path, "soft", &rl->soft), path, "soft")) < 0 ||
-	    (r = need(c, opt_u64(c, o, path, "hard", &rl->hard), path, "hard")) < 0)
+	if ((r = jr_need(c, jr_opt_u64(c, o, path, "soft", UINT64_MAX, &rl->soft), path, "soft")) <
+		0 ||
+	    (r = jr_need(c, jr_opt_u64(c, o, path, "hard", UINT64_MAX, &rl->hard), path, "hard")) <
+		0)
 		return r;
 	if (rl->soft > rl->hard)
-		return fail(c, jkey(&p, path, "soft"), "greater than hard limit");
+		return jr_fail(c, jkey(&p, path, "soft"), "greater than hard limit");
 	return 0;
 }
 
-static int parse_rlimits(const struct ctx *c, json_object *o, const char *base,
+static int parse_rlimits(const struct jreader *c, json_object *o, const char *base,
 			 struct spec_process *p)
 {
 	struct jpath jp, e, t;
@@ -545,12 +391,12 @@ static int parse_rlimits(const struct ctx *c, json_object *o, const char *base,
 	for (size_t i = 1; i < p->n_rlimits; i++)
 		for (size_t j = 0; j < i; j++)
 			if (p->rlimits[i].resource == p->rlimits[j].resource)
-				return fail(c, jkey(&t, jidx(&e, jp.s, i), "type"),
-					    "duplicate rlimit (also in [%zu])", j);
+				return jr_fail(c, jkey(&t, jidx(&e, jp.s, i), "type"),
+					       "duplicate rlimit (also in [%zu])", j);
 	return 0;
 }
 
-static int parse_process_security(const struct ctx *c, json_object *o, const char *base,
+static int parse_process_security(const struct jreader *c, json_object *o, const char *base,
 				  struct spec_process *p)
 {
 	struct jpath jp;
@@ -558,25 +404,25 @@ static int parse_process_security(const struct ctx *c, json_object *o, const cha
 	int64_t x;
 	int r;
 
-	if ((r = opt_typed(c, o, base, "capabilities", json_type_object, &v)) < 0)
+	if ((r = jr_opt_typed(c, o, base, "capabilities", json_type_object, &v)) < 0)
 		return r;
 	p->has_caps = r > 0;
 	if (r > 0 && (r = parse_caps(c, v, jkey(&jp, base, "capabilities"), &p->caps)) < 0)
 		return r;
 	if ((r = parse_rlimits(c, o, base, p)) < 0 ||
-	    (r = opt_bool(c, o, base, "noNewPrivileges", &p->no_new_privileges)) < 0)
+	    (r = jr_opt_bool(c, o, base, "noNewPrivileges", &p->no_new_privileges)) < 0)
 		return r;
-	if ((r = opt_i64(c, o, base, "oomScoreAdj", -1000, 1000, &x)) < 0)
+	if ((r = jr_opt_i64(c, o, base, "oomScoreAdj", -1000, 1000, &x)) < 0)
 		return r;
 	p->has_oom_score_adj = r > 0;
 	p->oom_score_adj = r > 0 ? (int)x : 0;
-	if ((r = opt_str(c, o, base, "apparmorProfile", &p->apparmor_profile)) < 0 ||
-	    (r = opt_str(c, o, base, "selinuxLabel", &p->selinux_label)) < 0)
+	if ((r = jr_opt_str(c, o, base, "apparmorProfile", &p->apparmor_profile)) < 0 ||
+	    (r = jr_opt_str(c, o, base, "selinuxLabel", &p->selinux_label)) < 0)
 		return r;
 	return 0;
 }
 
-static int parse_process(const struct ctx *c, json_object *o, const char *base,
+static int parse_process(const struct jreader *c, json_object *o, const char *base,
 			 struct spec_process *p)
 {
 	struct jpath jp;
@@ -584,8 +430,8 @@ static int parse_process(const struct ctx *c, json_object *o, const char *base,
 	uint32_t h = 0, w = 0;
 	int r;
 
-	if ((r = opt_bool(c, o, base, "terminal", &p->terminal)) < 0 ||
-	    (r = opt_typed(c, o, base, "consoleSize", json_type_object, &v)) < 0)
+	if ((r = jr_opt_bool(c, o, base, "terminal", &p->terminal)) < 0 ||
+	    (r = jr_opt_typed(c, o, base, "consoleSize", json_type_object, &v)) < 0)
 		return r;
 	jkey(&jp, base, "consoleSize");
 	if (r > 0 && ((r = opt_u32(c, v, jp.s, "height", &h)) < 0 ||
@@ -593,16 +439,16 @@ static int parse_process(const struct ctx *c, json_object *o, const char *base,
 		return r;
 	p->console_height = h;
 	p->console_width = w;
-	if ((r = opt_typed(c, o, base, "user", json_type_object, &v)) < 0)
+	if ((r = jr_opt_typed(c, o, base, "user", json_type_object, &v)) < 0)
 		return r;
 	if (r > 0 && (r = parse_user(c, v, jkey(&jp, base, "user"), &p->user)) < 0)
 		return r;
-	v = member(o, "args", base, &jp);
+	v = jr_member(o, base, "args", &jp);
 	if (!v || !json_object_is_type(v, json_type_array) || json_object_array_length(v) == 0)
-		return fail(c, jp.s, "must be a non-empty array of strings");
+		return jr_fail(c, jp.s, "must be a non-empty array of strings");
 	if ((r = val_strv(c, v, jp.s, NULL, &p->args)) < 0 ||
 	    (r = opt_strv(c, o, base, "env", check_env, &p->env)) < 0 ||
-	    (r = need(c, opt_str(c, o, base, "cwd", &p->cwd), base, "cwd")) < 0 ||
+	    (r = jr_need(c, jr_opt_str(c, o, base, "cwd", &p->cwd), base, "cwd")) < 0 ||
 	    (r = check_abs(c, jkey(&jp, base, "cwd"), p->cwd)) < 0)
 		return r;
 	return parse_process_security(c, o, base, p);
@@ -610,7 +456,7 @@ static int parse_process(const struct ctx *c, json_object *o, const char *base,
 
 /* ---- mounts and hooks ---- */
 
-static int mount_options(const struct ctx *c, struct spec_mount *m, char **opts)
+static int mount_options(const struct jreader *c, struct spec_mount *m, char **opts)
 {
 	size_t len = 1;
 
@@ -618,7 +464,7 @@ static int mount_options(const struct ctx *c, struct spec_mount *m, char **opts)
 		len += strlen(*o) + 1;
 	m->data = calloc(len, 1);
 	if (!m->data)
-		return oom(c);
+		return jr_oom(c);
 	for (char **o = opts; *o; o++) {
 		size_t i = 0;
 		while (i < ARRAY_SIZE(mount_opts) && strcmp(mount_opts[i].name, *o) != 0)
@@ -640,18 +486,18 @@ static int mount_options(const struct ctx *c, struct spec_mount *m, char **opts)
 	return 0;
 }
 
-static int parse_mount(const struct ctx *c, json_object *o, const char *path, void *out)
+static int parse_mount(const struct jreader *c, json_object *o, const char *path, void *out)
 {
 	struct spec_mount *m = out;
 	cleanup_strv char **opts = NULL;
 	struct jpath p;
 	int r;
 
-	if ((r = need(c, opt_str(c, o, path, "destination", &m->destination), path,
-		      "destination")) < 0 ||
+	if ((r = jr_need(c, jr_opt_str(c, o, path, "destination", &m->destination), path,
+			 "destination")) < 0 ||
 	    (r = check_abs(c, jkey(&p, path, "destination"), m->destination)) < 0 ||
-	    (r = opt_str(c, o, path, "type", &m->type)) < 0 ||
-	    (r = opt_str(c, o, path, "source", &m->source)) < 0 ||
+	    (r = jr_opt_str(c, o, path, "type", &m->type)) < 0 ||
+	    (r = jr_opt_str(c, o, path, "source", &m->source)) < 0 ||
 	    (r = opt_strv(c, o, path, "options", NULL, &opts)) < 0)
 		return r;
 	if (!m->type)
@@ -659,7 +505,7 @@ static int parse_mount(const struct ctx *c, json_object *o, const char *path, vo
 	if (!m->source)
 		m->source = strdup("");
 	if (!m->type || !m->source)
-		return oom(c);
+		return jr_oom(c);
 	if ((r = mount_options(c, m, opts)) < 0)
 		return r;
 	if (strcmp(m->type, "bind") == 0) {
@@ -669,24 +515,24 @@ static int parse_mount(const struct ctx *c, json_object *o, const char *path, vo
 	return 0;
 }
 
-static int parse_hook(const struct ctx *c, json_object *o, const char *path, void *out)
+static int parse_hook(const struct jreader *c, json_object *o, const char *path, void *out)
 {
 	struct spec_hook *h = out;
 	struct jpath p;
 	int64_t t = 0;
 	int r;
 
-	if ((r = need(c, opt_str(c, o, path, "path", &h->path), path, "path")) < 0 ||
+	if ((r = jr_need(c, jr_opt_str(c, o, path, "path", &h->path), path, "path")) < 0 ||
 	    (r = check_abs(c, jkey(&p, path, "path"), h->path)) < 0 ||
 	    (r = opt_strv(c, o, path, "args", NULL, &h->args)) < 0 ||
 	    (r = opt_strv(c, o, path, "env", check_env, &h->env)) < 0 ||
-	    (r = opt_i64(c, o, path, "timeout", 1, INT32_MAX, &t)) < 0)
+	    (r = jr_opt_i64(c, o, path, "timeout", 1, INT32_MAX, &t)) < 0)
 		return r;
 	h->timeout = (int)t;
 	return 0;
 }
 
-static int parse_hooks(const struct ctx *c, json_object *o, const char *base, struct spec *s)
+static int parse_hooks(const struct jreader *c, json_object *o, const char *base, struct spec *s)
 {
 	for (size_t k = 0; k < SPEC_HOOK_MAX; k++) {
 		void *arr = NULL;
@@ -701,11 +547,12 @@ static int parse_hooks(const struct ctx *c, json_object *o, const char *base, st
 
 /* ---- linux ---- */
 
-static int parse_namespaces(const struct ctx *c, json_object *o, const char *base, struct spec *s)
+static int parse_namespaces(const struct jreader *c, json_object *o, const char *base,
+			    struct spec *s)
 {
 	struct jpath p, e, t;
 	json_object *v = NULL;
-	int r = opt_typed(c, o, base, "namespaces", json_type_array, &v);
+	int r = jr_opt_typed(c, o, base, "namespaces", json_type_array, &v);
 
 	if (r <= 0)
 		return r;
@@ -715,16 +562,17 @@ static int parse_namespaces(const struct ctx *c, json_object *o, const char *bas
 		const char *type = NULL;
 		jidx(&e, p.s, i);
 		if (!json_object_is_type(x, json_type_object))
-			return fail(c, e.s, "must be an object");
-		if ((r = need(c, opt_cstr(c, x, e.s, "type", &type), e.s, "type")) < 0)
+			return jr_fail(c, e.s, "must be an object");
+		if ((r = jr_need(c, jr_opt_cstr(c, x, e.s, "type", &type), e.s, "type")) < 0)
 			return r;
 		int ns = lookup(ns_names, SPEC_NS_MAX, type);
 		if (ns < 0)
-			return fail(c, jkey(&t, e.s, "type"), "unknown namespace \"%s\"", type);
+			return jr_fail(c, jkey(&t, e.s, "type"), "unknown namespace \"%s\"", type);
 		if (s->namespaces[ns].present)
-			return fail(c, jkey(&t, e.s, "type"), "duplicate namespace \"%s\"", type);
+			return jr_fail(c, jkey(&t, e.s, "type"), "duplicate namespace \"%s\"",
+				       type);
 		s->namespaces[ns].present = true;
-		if ((r = opt_str(c, x, e.s, "path", &s->namespaces[ns].path)) < 0 ||
+		if ((r = jr_opt_str(c, x, e.s, "path", &s->namespaces[ns].path)) < 0 ||
 		    (r > 0 &&
 		     (r = check_abs(c, jkey(&t, e.s, "path"), s->namespaces[ns].path)) < 0))
 			return r;
@@ -732,20 +580,20 @@ static int parse_namespaces(const struct ctx *c, json_object *o, const char *bas
 	return 0;
 }
 
-static int parse_idmap(const struct ctx *c, json_object *o, const char *path, void *out)
+static int parse_idmap(const struct jreader *c, json_object *o, const char *path, void *out)
 {
 	struct spec_id_map *m = out;
 	int r;
 
-	if ((r = need(c, opt_u32(c, o, path, "containerID", &m->container_id), path,
-		      "containerID")) < 0 ||
-	    (r = need(c, opt_u32(c, o, path, "hostID", &m->host_id), path, "hostID")) < 0 ||
-	    (r = need(c, opt_u32(c, o, path, "size", &m->size), path, "size")) < 0)
+	if ((r = jr_need(c, opt_u32(c, o, path, "containerID", &m->container_id), path,
+			 "containerID")) < 0 ||
+	    (r = jr_need(c, opt_u32(c, o, path, "hostID", &m->host_id), path, "hostID")) < 0 ||
+	    (r = jr_need(c, opt_u32(c, o, path, "size", &m->size), path, "size")) < 0)
 		return r;
 	return 0;
 }
 
-static int parse_device(const struct ctx *c, json_object *o, const char *path, void *out)
+static int parse_device(const struct jreader *c, json_object *o, const char *path, void *out)
 {
 	struct spec_device *d = out;
 	struct jpath p;
@@ -753,20 +601,20 @@ static int parse_device(const struct ctx *c, json_object *o, const char *path, v
 	int64_t mode = 0;
 	int r, rmaj, rmin;
 
-	if ((r = need(c, opt_str(c, o, path, "path", &d->path), path, "path")) < 0 ||
+	if ((r = jr_need(c, jr_opt_str(c, o, path, "path", &d->path), path, "path")) < 0 ||
 	    (r = check_abs(c, jkey(&p, path, "path"), d->path)) < 0 ||
-	    (r = need(c, opt_cstr(c, o, path, "type", &type), path, "type")) < 0)
+	    (r = jr_need(c, jr_opt_cstr(c, o, path, "type", &type), path, "type")) < 0)
 		return r;
 	if (strlen(type) != 1 || !strchr("cbup", type[0]))
-		return fail(c, jkey(&p, path, "type"), "must be one of c, b, u, p");
+		return jr_fail(c, jkey(&p, path, "type"), "must be one of c, b, u, p");
 	d->type = type[0];
-	if ((rmaj = opt_i64(c, o, path, "major", 0, UINT32_MAX, &d->major)) < 0 ||
-	    (rmin = opt_i64(c, o, path, "minor", 0, UINT32_MAX, &d->minor)) < 0)
+	if ((rmaj = jr_opt_i64(c, o, path, "major", 0, UINT32_MAX, &d->major)) < 0 ||
+	    (rmin = jr_opt_i64(c, o, path, "minor", 0, UINT32_MAX, &d->minor)) < 0)
 		return rmaj < 0 ? rmaj : rmin;
 	if (d->type != 'p' && (!rmaj || !rmin))
-		return fail(c, jkey(&p, path, rmaj ? "minor" : "major"), "is required for type %c",
-			    d->type);
-	if ((r = opt_i64(c, o, path, "fileMode", 0, 0177777, &mode)) < 0)
+		return jr_fail(c, jkey(&p, path, rmaj ? "minor" : "major"),
+			       "is required for type %c", d->type);
+	if ((r = jr_opt_i64(c, o, path, "fileMode", 0, 0177777, &mode)) < 0)
 		return r;
 	d->has_mode = r > 0;
 	d->file_mode = (mode_t)mode & 07777;
@@ -779,45 +627,46 @@ static int parse_device(const struct ctx *c, json_object *o, const char *path, v
 	return 0;
 }
 
-static int parse_memory_cpu(const struct ctx *c, json_object *o, const char *base,
+static int parse_memory_cpu(const struct jreader *c, json_object *o, const char *base,
 			    struct spec_resources *res)
 {
 	struct jpath p, e;
 	json_object *v = NULL;
 	int r;
 
-	if ((r = opt_typed(c, o, base, "memory", json_type_object, &v)) < 0)
+	if ((r = jr_opt_typed(c, o, base, "memory", json_type_object, &v)) < 0)
 		return r;
 	jkey(&p, base, "memory");
 	if (r > 0 &&
-	    ((r = opt_i64(c, v, p.s, "limit", -1, INT64_MAX, &res->memory_limit)) < 0 ||
-	     (r = opt_i64(c, v, p.s, "reservation", -1, INT64_MAX, &res->memory_reservation)) < 0 ||
-	     (r = opt_i64(c, v, p.s, "swap", -1, INT64_MAX, &res->memory_swap)) < 0 ||
-	     (r = opt_bool(c, v, p.s, "disableOOMKiller", &res->disable_oom_killer)) < 0))
+	    ((r = jr_opt_i64(c, v, p.s, "limit", -1, INT64_MAX, &res->memory_limit)) < 0 ||
+	     (r = jr_opt_i64(c, v, p.s, "reservation", -1, INT64_MAX, &res->memory_reservation)) <
+		 0 ||
+	     (r = jr_opt_i64(c, v, p.s, "swap", -1, INT64_MAX, &res->memory_swap)) < 0 ||
+	     (r = jr_opt_bool(c, v, p.s, "disableOOMKiller", &res->disable_oom_killer)) < 0))
 		return r;
-	if ((r = opt_typed(c, o, base, "cpu", json_type_object, &v)) <= 0)
+	if ((r = jr_opt_typed(c, o, base, "cpu", json_type_object, &v)) <= 0)
 		return r;
 	jkey(&p, base, "cpu");
-	if ((r = opt_i64(c, v, p.s, "shares", 0, INT64_MAX, &res->cpu_shares)) < 0 ||
-	    (r = opt_i64(c, v, p.s, "quota", -1, INT64_MAX, &res->cpu_quota)) < 0 ||
-	    (r = opt_i64(c, v, p.s, "period", 1, INT64_MAX, &res->cpu_period)) < 0 ||
-	    (r = opt_i64(c, v, p.s, "realtimeRuntime", -1, INT64_MAX, &res->cpu_realtime_runtime)) <
+	if ((r = jr_opt_i64(c, v, p.s, "shares", 0, INT64_MAX, &res->cpu_shares)) < 0 ||
+	    (r = jr_opt_i64(c, v, p.s, "quota", -1, INT64_MAX, &res->cpu_quota)) < 0 ||
+	    (r = jr_opt_i64(c, v, p.s, "period", 1, INT64_MAX, &res->cpu_period)) < 0 ||
+	    (r = jr_opt_i64(c, v, p.s, "realtimeRuntime", -1, INT64_MAX,
+			    &res->cpu_realtime_runtime)) < 0 ||
+	    (r = jr_opt_i64(c, v, p.s, "realtimePeriod", 0, INT64_MAX, &res->cpu_realtime_period)) <
 		0 ||
-	    (r = opt_i64(c, v, p.s, "realtimePeriod", 0, INT64_MAX, &res->cpu_realtime_period)) <
-		0 ||
-	    (r = opt_str(c, v, p.s, "cpus", &res->cpu_cpus)) < 0 ||
-	    (r = opt_str(c, v, p.s, "mems", &res->cpu_mems)) < 0)
+	    (r = jr_opt_str(c, v, p.s, "cpus", &res->cpu_cpus)) < 0 ||
+	    (r = jr_opt_str(c, v, p.s, "mems", &res->cpu_mems)) < 0)
 		return r;
 	if (res->cpu_quota > 0 && res->cpu_period < 0)
-		return fail(c, jkey(&e, p.s, "quota"), "needs cpu.period");
+		return jr_fail(c, jkey(&e, p.s, "quota"), "needs cpu.period");
 	if (res->cpu_cpus && strspn(res->cpu_cpus, "0123456789,-") != strlen(res->cpu_cpus))
-		return fail(c, jkey(&e, p.s, "cpus"), "must be a CPU list like 0-3,5");
+		return jr_fail(c, jkey(&e, p.s, "cpus"), "must be a CPU list like 0-3,5");
 	if (res->cpu_mems && strspn(res->cpu_mems, "0123456789,-") != strlen(res->cpu_mems))
-		return fail(c, jkey(&e, p.s, "mems"), "must be a node list like 0-1");
+		return jr_fail(c, jkey(&e, p.s, "mems"), "must be a node list like 0-1");
 	return 0;
 }
 
-static int parse_hugepage(const struct ctx *c, json_object *o, const char *path, void *out)
+static int parse_hugepage(const struct jreader *c, json_object *o, const char *path, void *out)
 {
 	struct spec_kv *kv = out;
 	struct jpath p;
@@ -825,20 +674,21 @@ static int parse_hugepage(const struct ctx *c, json_object *o, const char *path,
 	char buf[24];
 	int r;
 
-	if ((r = need(c, opt_str(c, o, path, "pageSize", &kv->key), path, "pageSize")) < 0)
+	if ((r = jr_need(c, jr_opt_str(c, o, path, "pageSize", &kv->key), path, "pageSize")) < 0)
 		return r;
 	size_t digits = strspn(kv->key, "0123456789");
 	const char *unit = kv->key + digits;
 	if (digits == 0 || (strcmp(unit, "KB") && strcmp(unit, "MB") && strcmp(unit, "GB")))
-		return fail(c, jkey(&p, path, "pageSize"), "must be like 2MB");
-	if ((r = need(c, opt_u64(c, o, path, "limit", &limit), path, "limit")) < 0)
+		return jr_fail(c, jkey(&p, path, "pageSize"), "must be like 2MB");
+	if ((r = jr_need(c, jr_opt_u64(c, o, path, "limit", UINT64_MAX, &limit), path, "limit")) <
+	    0)
 		return r;
 	snprintf(buf, sizeof(buf), "%" PRIu64, limit);
 	kv->value = strdup(buf);
-	return kv->value ? 0 : oom(c);
+	return kv->value ? 0 : jr_oom(c);
 }
 
-static int parse_device_rule(const struct ctx *c, json_object *o, const char *path, void *out)
+static int parse_device_rule(const struct jreader *c, json_object *o, const char *path, void *out)
 {
 	struct spec_device_rule *d = out;
 	struct jpath p;
@@ -846,25 +696,25 @@ static int parse_device_rule(const struct ctx *c, json_object *o, const char *pa
 	int r;
 
 	d->major = d->minor = -1;
-	if ((r = need(c, opt_bool(c, o, path, "allow", &d->allow), path, "allow")) < 0 ||
-	    (r = opt_cstr(c, o, path, "type", &type)) < 0 ||
-	    (r = opt_i64(c, o, path, "major", -1, UINT32_MAX, &d->major)) < 0 ||
-	    (r = opt_i64(c, o, path, "minor", -1, UINT32_MAX, &d->minor)) < 0 ||
-	    (r = opt_cstr(c, o, path, "access", &access)) < 0)
+	if ((r = jr_need(c, jr_opt_bool(c, o, path, "allow", &d->allow), path, "allow")) < 0 ||
+	    (r = jr_opt_cstr(c, o, path, "type", &type)) < 0 ||
+	    (r = jr_opt_i64(c, o, path, "major", -1, UINT32_MAX, &d->major)) < 0 ||
+	    (r = jr_opt_i64(c, o, path, "minor", -1, UINT32_MAX, &d->minor)) < 0 ||
+	    (r = jr_opt_cstr(c, o, path, "access", &access)) < 0)
 		return r;
 	if (strlen(type) != 1 || !strchr("abc", type[0]))
-		return fail(c, jkey(&p, path, "type"), "must be one of a, b, c");
+		return jr_fail(c, jkey(&p, path, "type"), "must be one of a, b, c");
 	d->type = type[0];
 	if (!access[0])
 		access = "rwm";
 	for (const char *a = access; *a; a++)
 		if (!strchr("rwm", *a) || strchr(a + 1, *a))
-			return fail(c, jkey(&p, path, "access"), "must be a subset of \"rwm\"");
+			return jr_fail(c, jkey(&p, path, "access"), "must be a subset of \"rwm\"");
 	snprintf(d->access, sizeof(d->access), "%s", access);
 	return 0;
 }
 
-static int parse_resources(const struct ctx *c, json_object *o, const char *base,
+static int parse_resources(const struct jreader *c, json_object *o, const char *base,
 			   struct spec_resources *res)
 {
 	struct jpath p;
@@ -873,15 +723,15 @@ static int parse_resources(const struct ctx *c, json_object *o, const char *base
 	int r;
 
 	if ((r = parse_memory_cpu(c, o, base, res)) < 0 ||
-	    (r = opt_typed(c, o, base, "pids", json_type_object, &v)) < 0)
+	    (r = jr_opt_typed(c, o, base, "pids", json_type_object, &v)) < 0)
 		return r;
-	if (r > 0 && (r = opt_i64(c, v, jkey(&p, base, "pids"), "limit", -1, INT64_MAX,
-				  &res->pids_limit)) < 0)
+	if (r > 0 && (r = jr_opt_i64(c, v, jkey(&p, base, "pids"), "limit", -1, INT64_MAX,
+				     &res->pids_limit)) < 0)
 		return r;
-	if ((r = opt_typed(c, o, base, "blockIO", json_type_object, &v)) < 0)
+	if ((r = jr_opt_typed(c, o, base, "blockIO", json_type_object, &v)) < 0)
 		return r;
-	if (r > 0 && (r = opt_i64(c, v, jkey(&p, base, "blockIO"), "weight", 10, 1000,
-				  &res->blkio_weight)) < 0)
+	if (r > 0 && (r = jr_opt_i64(c, v, jkey(&p, base, "blockIO"), "weight", 10, 1000,
+				     &res->blkio_weight)) < 0)
 		return r;
 	arr = NULL;
 	r = opt_objs(c, o, base, "hugepageLimits", sizeof(struct spec_kv), parse_hugepage, &arr,
@@ -896,35 +746,36 @@ static int parse_resources(const struct ctx *c, json_object *o, const char *base
 	return r < 0 ? r : 0;
 }
 
-static int parse_linux_more(const struct ctx *c, json_object *o, const char *base, struct spec *s)
+static int parse_linux_more(const struct jreader *c, json_object *o, const char *base,
+			    struct spec *s)
 {
 	struct jpath p;
 	json_object *v = NULL;
 	const char *prop = NULL;
 	int r;
 
-	if ((r = opt_cstr(c, o, base, "rootfsPropagation", &prop)) < 0)
+	if ((r = jr_opt_cstr(c, o, base, "rootfsPropagation", &prop)) < 0)
 		return r;
 	if (r > 0) {
 		int i = prop_lookup(prop);
 		if (i < 0)
-			return fail(c, jkey(&p, base, "rootfsPropagation"),
-				    "unknown propagation \"%s\"", prop);
+			return jr_fail(c, jkey(&p, base, "rootfsPropagation"),
+				       "unknown propagation \"%s\"", prop);
 		s->rootfs_propagation = propagations[i].prop;
 	}
-	if ((r = opt_typed(c, o, base, "resources", json_type_object, &v)) < 0)
+	if ((r = jr_opt_typed(c, o, base, "resources", json_type_object, &v)) < 0)
 		return r;
 	s->has_resources = r > 0;
 	if (r > 0 && (r = parse_resources(c, v, jkey(&p, base, "resources"), &s->resources)) < 0)
 		return r;
-	if ((r = opt_typed(c, o, base, "seccomp", json_type_object, &v)) <= 0)
+	if ((r = jr_opt_typed(c, o, base, "seccomp", json_type_object, &v)) <= 0)
 		return r;
 	s->seccomp_json = strdup(json_object_to_json_string_ext(
 	    v, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
-	return s->seccomp_json ? 0 : oom(c);
+	return s->seccomp_json ? 0 : jr_oom(c);
 }
 
-static int parse_linux(const struct ctx *c, json_object *o, const char *base, struct spec *s)
+static int parse_linux(const struct jreader *c, json_object *o, const char *base, struct spec *s)
 {
 	void *u = NULL, *g = NULL, *d = NULL;
 	int r;
@@ -945,7 +796,7 @@ static int parse_linux(const struct ctx *c, json_object *o, const char *base, st
 		     &s->n_devices);
 	s->devices = d;
 	if (r < 0 || (r = opt_kv(c, o, base, "sysctl", false, &s->sysctl, &s->n_sysctl)) < 0 ||
-	    (r = opt_str(c, o, base, "cgroupsPath", &s->cgroups_path)) < 0 ||
+	    (r = jr_opt_str(c, o, base, "cgroupsPath", &s->cgroups_path)) < 0 ||
 	    (r = opt_strv(c, o, base, "maskedPaths", check_abs, &s->masked_paths)) < 0 ||
 	    (r = opt_strv(c, o, base, "readonlyPaths", check_abs, &s->readonly_paths)) < 0)
 		return r;
@@ -962,22 +813,24 @@ static void resources_init(struct spec_resources *res)
 	res->pids_limit = res->blkio_weight = -1;
 }
 
-static int parse_top(const struct ctx *c, json_object *o, struct spec *s)
+static int parse_top(const struct jreader *c, json_object *o, struct spec *s)
 {
 	json_object *v = NULL;
 	void *mounts = NULL;
 	int r;
 
-	if ((r = need(c, opt_str(c, o, "", "ociVersion", &s->oci_version), "", "ociVersion")) < 0 ||
-	    (r = need(c, opt_typed(c, o, "", "root", json_type_object, &v), "", "root")) < 0 ||
-	    (r = need(c, opt_str(c, v, "root", "path", &s->root_path), "root", "path")) < 0 ||
-	    (r = opt_bool(c, v, "root", "readonly", &s->root_readonly)) < 0)
+	if ((r = jr_need(c, jr_opt_str(c, o, "", "ociVersion", &s->oci_version), "",
+			 "ociVersion")) < 0 ||
+	    (r = jr_need(c, jr_opt_typed(c, o, "", "root", json_type_object, &v), "", "root")) <
+		0 ||
+	    (r = jr_need(c, jr_opt_str(c, v, "root", "path", &s->root_path), "root", "path")) < 0 ||
+	    (r = jr_opt_bool(c, v, "root", "readonly", &s->root_readonly)) < 0)
 		return r;
 	if (!s->root_path[0])
-		return fail(c, "root.path", "must not be empty");
-	if ((r = opt_str(c, o, "", "hostname", &s->hostname)) < 0 ||
-	    (r = opt_str(c, o, "", "domainname", &s->domainname)) < 0 ||
-	    (r = opt_typed(c, o, "", "process", json_type_object, &v)) < 0)
+		return jr_fail(c, "root.path", "must not be empty");
+	if ((r = jr_opt_str(c, o, "", "hostname", &s->hostname)) < 0 ||
+	    (r = jr_opt_str(c, o, "", "domainname", &s->domainname)) < 0 ||
+	    (r = jr_opt_typed(c, o, "", "process", json_type_object, &v)) < 0)
 		return r;
 	s->has_process = r > 0;
 	if (r > 0 && (r = parse_process(c, v, "process", &s->process)) < 0)
@@ -985,76 +838,19 @@ static int parse_top(const struct ctx *c, json_object *o, struct spec *s)
 	r = opt_objs(c, o, "", "mounts", sizeof(struct spec_mount), parse_mount, &mounts,
 		     &s->n_mounts);
 	s->mounts = mounts;
-	if (r < 0 || (r = opt_typed(c, o, "", "hooks", json_type_object, &v)) < 0)
+	if (r < 0 || (r = jr_opt_typed(c, o, "", "hooks", json_type_object, &v)) < 0)
 		return r;
 	if (r > 0 && (r = parse_hooks(c, v, "hooks", s)) < 0)
 		return r;
 	if ((r = opt_kv(c, o, "", "annotations", false, &s->annotations, &s->n_annotations)) < 0)
 		return r;
-	if ((r = opt_typed(c, o, "", "linux", json_type_object, &v)) < 0)
+	if ((r = jr_opt_typed(c, o, "", "linux", json_type_object, &v)) < 0)
 		return r;
 	if (r > 0)
 		return parse_linux(c, v, "linux", s);
 	s->masked_paths = calloc(1, sizeof(char *));
 	s->readonly_paths = calloc(1, sizeof(char *));
-	return s->masked_paths && s->readonly_paths ? 0 : oom(c);
-}
-
-static int fail_at(const struct ctx *c, const char *json, size_t off, const char *what)
-{
-	unsigned line = 1, col = 1;
-
-	for (size_t i = 0; i < off; i++, col++)
-		if (json[i] == '\n')
-			line++, col = 0;
-	return error_set(c->err, EINVAL, "%s: %u:%u: %s", c->doc, line, col, what);
-}
-
-/* Strict JSON with bounded nesting; the top level must be an object. Returns owned or NULL. */
-static json_object *parse_json(const struct ctx *c, const char *json, size_t len)
-{
-	struct json_tokener *tok;
-	json_object *o;
-
-	if (len > SPEC_MAX_BYTES) {
-		error_set(c->err, EFBIG, "%s: larger than %u bytes", c->doc, SPEC_MAX_BYTES);
-		return NULL;
-	}
-	tok = json_tokener_new_ex(SPEC_MAX_DEPTH);
-	if (!tok) {
-		oom(c);
-		return NULL;
-	}
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-	o = json_tokener_parse_ex(tok, len ? json : "", (int)len);
-	enum json_tokener_error e = json_tokener_get_error(tok);
-	size_t end = json_tokener_get_parse_end(tok);
-	if (e == json_tokener_continue) {
-		/* a bare scalar ends only at a terminator; the NUL completes it or fails */
-		o = json_tokener_parse_ex(tok, "", 1);
-		e = json_tokener_get_error(tok);
-		end = len;
-	}
-	json_tokener_free(tok);
-	if (e != json_tokener_success) {
-		fail_at(c, json, end > len ? len : end,
-			e == json_tokener_continue ? "unexpected end of data"
-						   : json_tokener_error_desc(e));
-		return NULL;
-	}
-	for (size_t i = end; i < len; i++) {
-		if (!strchr(" \t\r\n", json[i]) || !json[i]) {
-			fail_at(c, json, i, "unexpected data after the top-level value");
-			json_object_put(o);
-			return NULL;
-		}
-	}
-	if (!json_object_is_type(o, json_type_object)) {
-		error_set(c->err, EINVAL, "%s: the top level must be a JSON object", c->doc);
-		json_object_put(o);
-		return NULL;
-	}
-	return o;
+	return s->masked_paths && s->readonly_paths ? 0 : jr_oom(c);
 }
 
 static void kv_free(struct spec_kv *kv, size_t n)
@@ -1138,19 +934,24 @@ struct spec *spec_free(struct spec *s)
 	return NULL;
 }
 
+static int parse_json(const struct jreader *c, const char *json, size_t len, json_object **ret)
+{
+	return jr_parse(c, json, len, SPEC_MAX_BYTES, SPEC_MAX_DEPTH, ret);
+}
+
 struct spec *spec_parse(const char *json, size_t len, struct error *err)
 {
-	const struct ctx c = {"config.json", err};
-	json_object *root = parse_json(&c, json, len);
+	const struct jreader c = {"config.json", err};
+	json_object *root;
 	struct spec *s;
 	int r;
 
-	if (!root)
+	if (parse_json(&c, json, len, &root) < 0)
 		return NULL;
 	s = calloc(1, sizeof(*s));
 	if (s)
 		resources_init(&s->resources);
-	r = s ? parse_top(&c, root, s) : oom(&c);
+	r = s ? parse_top(&c, root, s) : jr_oom(&c);
 	json_object_put(root);
 	if (r < 0)
 		return spec_free(s);
@@ -1159,14 +960,14 @@ struct spec *spec_parse(const char *json, size_t len, struct error *err)
 
 int spec_parse_process(const char *json, size_t len, struct spec_process *ret, struct error *err)
 {
-	const struct ctx c = {"process", err};
+	const struct jreader c = {"process", err};
 	json_object *root;
 	int r;
 
 	memset(ret, 0, sizeof(*ret));
-	root = parse_json(&c, json, len);
-	if (!root)
-		return -err->code;
+	r = parse_json(&c, json, len, &root);
+	if (r < 0)
+		return r;
 	r = parse_process(&c, root, "", ret);
 	json_object_put(root);
 	if (r < 0)
@@ -1177,17 +978,16 @@ int spec_parse_process(const char *json, size_t len, struct spec_process *ret, s
 int spec_parse_resources(const char *json, size_t len, struct spec_resources *ret,
 			 struct error *err)
 {
-	const struct ctx c = {"resources", err};
+	const struct jreader c = {"resources", err};
 	json_object *root;
 	int r;
 
 	memset(ret, 0, sizeof(*ret));
 	resources_init(ret);
-	root = parse_json(&c, json, len);
-	if (!root)
-		return -err->code;
-	r = json_object_is_type(root, json_type_object) ? parse_resources(&c, root, "", ret)
-							: fail(&c, "", "must be an object");
+	r = parse_json(&c, json, len, &root);
+	if (r < 0)
+		return r;
+	r = parse_resources(&c, root, "", ret);
 	json_object_put(root);
 	if (r < 0)
 		spec_resources_clear(ret);

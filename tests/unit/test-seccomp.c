@@ -43,8 +43,8 @@ static const struct {
 	const char *json;
 	const char *msg; /* the whole message, or its start when it ends in '*' */
 } bad[] = {
-    {"{", "linux.seccomp: offset 1: unexpected end of data"},
-    {"[]", "linux.seccomp: must be a JSON object"},
+    {"{", "linux.seccomp: 1:2: unexpected end of data"},
+    {"[]", "linux.seccomp: the top level must be a JSON object"},
     {"{}", "linux.seccomp.defaultAction: is required"},
     {"{\"defaultAction\":1}", "linux.seccomp.defaultAction: must be a string"},
     {"{\"defaultAction\":\"SCMP_ACT_NOPE\"}",
@@ -119,7 +119,7 @@ static const struct {
      "linux.seccomp.syscalls[0].names[1]: SCMP_ACT_NOTIFY cannot be used for \"write\""},
     {"{\"defaultAction\":\"SCMP_ACT_NOTIFY\",\"listenerPath\":\"/run/l.sock\"}",
      "linux.seccomp.defaultAction: SCMP_ACT_NOTIFY cannot be the default action"},
-    {"{\"defaultAction\":\"SCMP_ACT_ALLOW\"} []", "linux.seccomp: offset 35: unexpected character"},
+    {"{\"defaultAction\":\"SCMP_ACT_ALLOW\"} []", "linux.seccomp: 1:36: unexpected character"},
 };
 
 static bool msg_matches(const char *msg, const char *want)
