@@ -14,7 +14,9 @@
 #include <unistd.h>
 
 #include "util/cleanup.h"
+#include "runtime/mounts.h"
 #include "util/fd.h"
+#include "util/log.h"
 
 #ifndef TIOCGPTPEER
 #define TIOCGPTPEER _IO('T', 0x41)
@@ -92,7 +94,38 @@ static int become_terminal(int slave, struct error *err)
 	return 0;
 }
 
-int console_setup(int sock, const struct spec_process *p, struct error *err)
+/* /dev/console names the container's terminal, as with runc: programs that write to it (init
+ * systems, getty) reach the same pty. Done after pivot_root, so the path is the container's;
+ * a /dev that cannot hold the file (read-only, absent) leaves it out. */
+static int bind_dev_console(int slave, struct error *err)
+{
+	cleanup_fd int target = open("/dev/console", O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	cleanup_fd int mnt = -1;
+	struct stat st;
+
+	if (target < 0 && errno == ENOENT) {
+		int fd = open("/dev/console", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+			      0600);
+		if (fd < 0) {
+			log_debug("no /dev/console: %s", strerror(errno));
+			return 0;
+		}
+		close(fd);
+		target = open("/dev/console", O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	}
+	if (target < 0)
+		return error_errno(err, "open /dev/console");
+	if (fstat(target, &st) < 0)
+		return error_errno(err, "stat /dev/console");
+	if (S_ISLNK(st.st_mode) || S_ISDIR(st.st_mode))
+		return error_set(err, EINVAL, "/dev/console: not a file or device");
+	mnt = mounts_clone(slave, "", false, err);
+	if (mnt < 0)
+		return error_wrap(err, "bind the terminal on /dev/console");
+	return mounts_attach(mnt, target, err);
+}
+
+int console_setup(int sock, const struct spec_process *p, bool for_init, struct error *err)
 {
 	cleanup_fd int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
 	cleanup_fd int slave = -1;
@@ -113,6 +146,9 @@ int console_setup(int sock, const struct spec_process *p, struct error *err)
 		if (ioctl(slave, TIOCSWINSZ, &ws) < 0)
 			return error_errno(err, "set console size");
 	}
+	r = for_init ? bind_dev_console(slave, err) : 0;
+	if (r < 0)
+		return r;
 	r = fd_send(sock, master, err);
 	if (r < 0)
 		return error_wrap(err, "console socket");

@@ -8,10 +8,15 @@
 #ifndef VESSEL_RUNTIME_CONSOLE_H
 #define VESSEL_RUNTIME_CONSOLE_H
 
+#include <stdbool.h>
+
 #include "runtime/spec.h"
 #include "util/error.h"
 
-int console_setup(int sock, const struct spec_process *p, struct error *err);
+/* In the container: a new pty whose master goes to sock and whose slave becomes the calling
+ * process's controlling terminal and stdio. for_init: also bind it on /dev/console (the
+ * container's first process; an exec'd process shares the existing one). */
+int console_setup(int sock, const struct spec_process *p, bool for_init, struct error *err);
 /* Connects to the unix socket at path (the runtime side, before fork); returns fd. */
 int console_connect(const char *path, struct error *err);
 

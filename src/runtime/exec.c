@@ -131,7 +131,7 @@ static noreturn void exec_child(const struct exec_job *j)
 			error_errno(&err, "setsid");
 			goto fail;
 		}
-		if (console_setup(j->console_fd, p, &err) < 0)
+		if (console_setup(j->console_fd, p, false, &err) < 0)
 			goto fail;
 		close(j->console_fd);
 	}

@@ -123,7 +123,7 @@ static int setup(const struct init_ctx *c, pid_t *ret_host_pid, int *ret_trampol
 	if (r == 0)
 		r = make_cwd(spec->process.cwd, err);
 	if (r == 0 && c->console_fd >= 0) {
-		r = console_setup(c->console_fd, &spec->process, err);
+		r = console_setup(c->console_fd, &spec->process, true, err);
 		close(c->console_fd);
 	}
 	if (r == 0)

@@ -763,7 +763,10 @@ def test_run_terminal_without_console_socket(vessel, runtime_root, bundle):
     """Like runc, `run` in the foreground holds the pty itself and joins it to our stdio."""
     import pty
 
-    b = bundle(args=["/bin/sh", "-c", "/probe isatty; tty; exit 5"], terminal=True)
+    b = bundle(
+        args=["/bin/sh", "-c", "/probe isatty; tty; stat -c console=%t:%T /dev/console; exit 5"],
+        terminal=True,
+    )
     pid, fd = pty.fork()
     if pid == 0:
         os.execv(vessel, [vessel, "--root", runtime_root, "run", "--bundle", str(b.path), new_id()])
@@ -781,6 +784,7 @@ def test_run_terminal_without_console_socket(vessel, runtime_root, bundle):
     assert os.waitstatus_to_exitcode(status) == 5, out
     assert b"/dev/pts/" in out, out
     assert b"yes" in out, out
+    assert b"console=88:" in out, out  # /dev/console is the pty (major 136)
 
 
 def test_not_a_tty_without_terminal(run_rt, bundle):

@@ -47,7 +47,7 @@ static void run_child(int sock, int report, int wait_fd)
 
 	if (setsid() < 0)
 		_exit(2);
-	if (console_setup(sock, &p, &err) < 0) {
+	if (console_setup(sock, &p, false, &err) < 0) {
 		fd_write_all(report, err.msg, strlen(err.msg));
 		_exit(1);
 	}
@@ -130,7 +130,7 @@ static void test_setup_bad_socket(void **state)
 		int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
 		setsid();
 		/* not a socket: sending the master fails, and nothing of the terminal is set up */
-		if (console_setup(null, &p, &err) < 0) {
+		if (console_setup(null, &p, false, &err) < 0) {
 			fd_write_all(rep[1], err.msg, strlen(err.msg));
 			_exit(isatty(0) ? 2 : 1);
 		}
