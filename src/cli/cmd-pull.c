@@ -79,6 +79,9 @@ static void status_text(const struct image_pull_layer *l, char *buf, size_t size
 	case IMAGE_PULL_DOWNLOADING:
 		downloading(l, buf, size);
 		break;
+	case IMAGE_PULL_EXTRACTING:
+		snprintf(buf, size, "Extracting");
+		break;
 	case IMAGE_PULL_DONE:
 		human(l->size, total, sizeof(total));
 		snprintf(buf, size, "Pull complete (%s in %.1fs)", total,
@@ -151,7 +154,8 @@ static int usage(FILE *f, int status)
 		   "(default linux/amd64)\n"
 		   "  --insecure   plain HTTP to this registry (always for loopback registries)\n"
 		   "  -q, --quiet  print only the digest\n"
-		   "Credentials: $REGISTRY_AUTH_FILE or ~/.docker/config.json (\"auths\").\n");
+		   "Credentials: $REGISTRY_AUTH_FILE or ~/.docker/config.json (\"credHelpers\", "
+		   "\"credsStore\", \"auths\").\n");
 	return status;
 }
 

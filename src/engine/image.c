@@ -2,19 +2,13 @@
 #include "engine/image.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "image/busybox.h"
 #include "image/ref.h"
-#include "image/unpack.h"
 #include "util/cleanup.h"
-#include "util/fs.h"
-#include "util/str.h"
 
 #define BUSYBOX "docker.io/library/busybox:latest"
 
@@ -68,53 +62,32 @@ static int load_manifest(struct image_store *store, const char *ref, struct imag
 	return r;
 }
 
-/* Unpacks one layer into <store>/layers/<diffid> through a temporary directory, so that a
- * half-unpacked layer is never visible. */
-static int unpack(struct image_store *store, const struct image_descriptor *layer,
-		  const char *diff_id, const char *dir, struct error *err)
-{
-	cleanup_free char *tmp = str_printf("%s.tmp-XXXXXX", dir);
-	char got[IMAGE_UNPACK_DIFF_ID_SIZE];
-	struct image_unpack_opts opts = {.overlay = true, .diff_id_out = got};
-	struct image_unpack_stats stats;
-
-	if (!tmp || !mkdtemp(tmp) || chmod(tmp, 0755) < 0)
-		return error_errno(err, "layer %s: temporary directory", layer->digest);
-	cleanup_fd int fd = image_store_open_blob(store, layer->digest, err);
-	int r = fd < 0 ? fd : image_unpack_layer(fd, tmp, &opts, &stats, err);
-	if (r == 0 && strcmp(got, diff_id))
-		r = error_set(err, EINVAL, "layer %s: diff_id %s does not match the config's %s",
-			      layer->digest, got, diff_id);
-	if (r == 0 && rename(tmp, dir) < 0 && errno != EEXIST && errno != ENOTEMPTY)
-		r = error_errno(err, "layer %s: rename", layer->digest);
-	fs_remove_tree(AT_FDCWD, tmp); /* on failure, or when another unpack won the race */
-	return r;
-}
-
+/* Every layer's directory in img, the missing ones unpacked (several at once). */
 static int ensure_layers(struct image_store *store, const struct image_manifest *m,
 			 struct engine_image *img, struct error *err)
 {
-	struct stat st;
+	cleanup_free struct image_store_layer *todo = NULL;
+	size_t n_todo = 0;
 
 	if (m->n_layers != img->config->n_diff_ids)
 		return error_set(err, EINVAL, "image: %zu layers but %zu diff_ids in its config",
 				 m->n_layers, img->config->n_diff_ids);
 	img->layer_dirs = calloc(m->n_layers + 1, sizeof(char *));
-	if (!img->layer_dirs)
+	todo = calloc(m->n_layers + 1, sizeof(*todo));
+	if (!img->layer_dirs || !todo)
 		return error_set(err, ENOMEM, "out of memory");
 	for (size_t i = 0; i < m->n_layers; i++) {
 		const char *diff_id = img->config->diff_ids[i];
 		char *dir = image_store_layer_dir(store, diff_id);
 		if (!dir)
-			return error_set(err, EINVAL, "image: bad diff_id %s", diff_id);
+			return error_set(err, EINVAL, "image: bad diff_id %.80s", diff_id);
 		img->layer_dirs[img->n_layers++] = dir;
-		if (stat(dir, &st) == 0)
+		if (image_store_has_layer(store, diff_id))
 			continue;
-		int r = unpack(store, &m->layers[i], diff_id, dir, err);
-		if (r < 0)
-			return r;
+		memcpy(todo[n_todo].blob, m->layers[i].digest, IMAGE_DIGEST_SIZE);
+		memcpy(todo[n_todo++].diff_id, diff_id, IMAGE_DIGEST_SIZE);
 	}
-	return 0;
+	return image_store_unpack_layers(store, todo, n_todo, err);
 }
 
 int engine_image_open(struct image_store *store, const char *ref, struct engine_image *ret,
@@ -123,10 +96,13 @@ int engine_image_open(struct image_store *store, const char *ref, struct engine_
 	struct image_manifest *m = NULL;
 	cleanup_free char *buf = NULL;
 	size_t len;
-	int r;
+	/* Shared: image gc waits until the layers are unpacked. */
+	cleanup_fd int lock = image_store_lock(store, false, err);
+	int r = lock < 0 ? lock : 0;
 
 	*ret = (struct engine_image){0};
-	r = load_manifest(store, ref, &m, err);
+	if (r == 0)
+		r = load_manifest(store, ref, &m, err);
 	if (r == 0)
 		r = image_store_read_blob(store, m->config.digest, IMAGE_CONFIG_MAX_BYTES, &buf,
 					  &len, err);

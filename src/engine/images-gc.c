@@ -288,7 +288,10 @@ int engine_images_gc(struct image_store *store, struct engine_images_gc_stats *r
 {
 	struct engine_images_gc_stats st = {0};
 	struct gc gc = {.store = store};
-	cleanup_fd int lock = lock_store(store, err);
+	/* Exclusive: waits for the writers (pull, import, unpack), whose blobs and layers are
+	 * referenced only once they finish; then the names, which must not change meanwhile. */
+	cleanup_fd int writers = image_store_lock(store, true, err);
+	cleanup_fd int lock = writers < 0 ? writers : lock_store(store, err);
 	int r = lock < 0 ? lock : mark_all(&gc, err);
 
 	if (r == 0)

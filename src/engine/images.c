@@ -432,12 +432,18 @@ int engine_images_import(const struct engine_paths *paths, const char *path, con
 	struct engine_images_table before;
 	struct image_layout_result res = {0};
 	cleanup_free char *canon = name ? image_ref_normalize(name, err) : NULL;
+	cleanup_fd int lock = -1;
 	int r = name && !canon ? -err->code : 0;
 
 	if (r == 0)
 		r = engine_images_load(paths, &before, err);
 	else
 		before = (struct engine_images_table){0};
+	/* Shared: image gc waits until what the import stored is tagged. */
+	if (r == 0)
+		lock = image_store_lock(before.store, false, err);
+	if (r == 0 && lock < 0)
+		r = lock;
 	if (r == 0)
 		r = image_layout_import(before.store, path, name, &res, err);
 	if (r == 0 && name)

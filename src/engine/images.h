@@ -57,9 +57,10 @@ int engine_images_inspect(const struct engine_paths *paths, char *const *images,
 
 /* Removes the blobs and unpacked layers that no tagged image reaches (a tagged index reaches
  * its manifests, a manifest its config and layers, a config its diff_ids' layer dirs), under
- * the store's lock. When a tagged image cannot be read completely (other than a missing blob),
- * nothing is removed and the error names it. ret (may be NULL) gets what was removed.
- * Not safe against a concurrent pull or import whose blobs are not tagged yet. */
+ * the store's locks: store.lock exclusive (image_store_lock), so it first waits for every
+ * pull, import and layer unpack in progress, whose blobs are tagged only when they end. When
+ * a tagged image cannot be read completely (other than a missing blob), nothing is removed and
+ * the error names it. ret (may be NULL) gets what was removed. */
 int engine_images_gc(struct image_store *store, struct engine_images_gc_stats *ret,
 		     struct error *err);
 

@@ -242,9 +242,14 @@ int image_busybox_ensure(struct image_store *store, struct error *err)
 {
 	char digest[IMAGE_DIGEST_SIZE];
 	struct error ignored;
+	cleanup_fd int lock = -1;
 
 	if (image_store_resolve(store, IMAGE_BUSYBOX_REF, digest, &ignored) == 0 &&
 	    image_store_has_blob(store, digest))
 		return 0;
+	/* Shared: image gc waits until the blobs built here are tagged. */
+	lock = image_store_lock(store, false, err);
+	if (lock < 0)
+		return lock;
 	return image_busybox_build(store, IMAGE_BUSYBOX_PATH, IMAGE_BUSYBOX_REF, NULL, err);
 }

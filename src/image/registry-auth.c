@@ -248,11 +248,61 @@ static int find_auth(struct json_object *auths, const char *host, char **ret, st
 	return 0;
 }
 
+/* The helper's name (borrowed from doc): "credHelpers" for host, else "credsStore"; *ret NULL
+ * when neither is set. */
+static int find_helper(struct json_object *doc, const char *host, const char **ret,
+		       struct error *err)
+{
+	struct json_object *helpers = NULL, *store;
+	int r = image_json_object(doc, "", "credHelpers", false, &helpers, err);
+
+	*ret = NULL;
+	if (r < 0)
+		return r;
+	if (helpers) {
+		json_object_object_foreach (helpers, key, val) {
+			if (!key_matches(key, host))
+				continue;
+			if (!json_object_is_type(val, json_type_string))
+				return error_set(err, EINVAL, "credHelpers.%.200s: not a string",
+						 key);
+			*ret = json_object_get_string(val);
+			return 0;
+		}
+	}
+	if (!json_object_object_get_ex(doc, "credsStore", &store) ||
+	    json_object_is_type(store, json_type_null))
+		return 0;
+	if (!json_object_is_type(store, json_type_string))
+		return error_set(err, EINVAL, "credsStore: not a string");
+	*ret = *json_object_get_string(store) ? json_object_get_string(store) : NULL;
+	return 0;
+}
+
+/* A helper's credentials, else the inline "auths" entry (docker's order). */
+static int lookup_doc(struct json_object *doc, const char *host, char **ret_auth, struct error *err)
+{
+	struct json_object *auths = NULL;
+	const char *helper;
+	int r = find_helper(doc, host, &helper, err);
+
+	if (r >= 0 && helper)
+		r = image_registry_credhelper_get(
+		    helper, strcmp(host, "docker.io") ? host : "https://index.docker.io/v1/",
+		    ret_auth, err);
+	if (r < 0 || *ret_auth)
+		return r;
+	r = image_json_object(doc, "", "auths", false, &auths, err);
+	if (r >= 0 && auths)
+		r = find_auth(auths, host, ret_auth, err);
+	return r;
+}
+
 int image_registry_auth_lookup(const char *path, const char *host, char **ret_auth,
 			       struct error *err)
 {
 	cleanup_free char *text = NULL;
-	struct json_object *doc = NULL, *auths = NULL;
+	struct json_object *doc = NULL;
 	size_t len;
 	int r;
 
@@ -264,9 +314,7 @@ int image_registry_auth_lookup(const char *path, const char *host, char **ret_au
 		return r;
 	r = image_json_parse(text, len, AUTH_FILE_MAX, &doc, err);
 	if (r >= 0)
-		r = image_json_object(doc, "", "auths", false, &auths, err);
-	if (r >= 0 && auths)
-		r = find_auth(auths, host, ret_auth, err);
+		r = lookup_doc(doc, host, ret_auth, err);
 	json_object_put(doc);
 	if (r < 0)
 		return error_wrap(err, "%s", path);

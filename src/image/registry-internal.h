@@ -76,14 +76,15 @@ int64_t registry_now_ns(void);
 struct registry_blob {
 	char digest[IMAGE_DIGEST_SIZE];
 	int64_t size;
+	char diff_id[IMAGE_DIGEST_SIZE]; /* "" or the layer's, to unpack it once stored */
 };
 /* Fetches one blob (skipped when stored); *done (may be NULL) follows the bytes received,
  * updated under lock (may be NULL); *abort (may be NULL) stops it with -ECANCELED. */
 int registry_fetch_blob(struct registry_client *c, struct image_store *store,
 			const struct registry_blob *b, pthread_mutex_t *lock, int64_t *done,
 			const bool *abort, struct error *err);
-/* Fetches the blobs with opts->parallel threads, reporting progress. *ret_bytes: bytes
- * fetched. */
+/* Fetches the blobs with opts->parallel threads, reporting progress, and unpacks each blob
+ * with a diff_id once it is stored. *ret_bytes: bytes fetched. */
 int registry_fetch_layers(struct registry_client *c, struct image_store *store,
 			  const struct registry_blob *blobs, size_t n,
 			  const struct image_pull_opts *opts, int64_t *ret_bytes,

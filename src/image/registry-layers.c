@@ -1,4 +1,5 @@
-/* registry-layers: a manifest's layers fetched by a few threads, with progress reports. */
+/* registry-layers: a manifest's layers fetched (and unpacked) by a few threads, with progress
+ * reports. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,22 @@ static bool take(struct pool *p, size_t *ret)
 	return true;
 }
 
+/* Fetches layer i, then unpacks it (when it has a diff_id) while other layers still arrive.
+ * Called without the lock. */
+static int fetch_one(struct pool *p, size_t i, struct error *err)
+{
+	const struct registry_blob *b = &p->blobs[i];
+	int r =
+	    registry_fetch_blob(p->c, p->store, b, &p->lock, &p->layers[i].done, &p->abort, err);
+
+	if (r < 0 || !b->diff_id[0])
+		return r;
+	pthread_mutex_lock(&p->lock);
+	p->layers[i].state = IMAGE_PULL_EXTRACTING;
+	pthread_mutex_unlock(&p->lock);
+	return image_store_unpack_layer(p->store, b->digest, b->diff_id, err);
+}
+
 static void *worker(void *opaque)
 {
 	struct pool *p = opaque;
@@ -46,8 +63,7 @@ static void *worker(void *opaque)
 	pthread_mutex_lock(&p->lock);
 	while (take(p, &i)) {
 		pthread_mutex_unlock(&p->lock);
-		r = registry_fetch_blob(p->c, p->store, &p->blobs[i], &p->lock, &p->layers[i].done,
-					&p->abort, &err);
+		r = fetch_one(p, i, &err);
 		pthread_mutex_lock(&p->lock);
 		p->layers[i].state = r < 0 ? IMAGE_PULL_FAILED : IMAGE_PULL_DONE;
 		p->layers[i].elapsed_ns = registry_now_ns() - p->started[i];
@@ -71,7 +87,7 @@ static void snapshot(const struct pool *p, struct image_pull_layer *out)
 
 	memcpy(out, p->layers, p->n * sizeof(*out));
 	for (size_t i = 0; i < p->n; i++)
-		if (out[i].state == IMAGE_PULL_DOWNLOADING)
+		if (out[i].state == IMAGE_PULL_DOWNLOADING || out[i].state == IMAGE_PULL_EXTRACTING)
 			out[i].elapsed_ns = now - p->started[i];
 }
 

@@ -146,11 +146,12 @@ static int from_index(struct registry_client *c, const struct doc *top,
 	return r;
 }
 
+/* The config, stored and parsed into *ret (owned). */
 static int fetch_config(struct registry_client *c, struct image_store *store,
-			const struct image_descriptor *d, struct error *err)
+			const struct image_descriptor *d, struct image_config **ret,
+			struct error *err)
 {
 	struct registry_blob b = {.size = d->size};
-	cleanup(image_config_free) struct image_config *config = NULL;
 	cleanup_free char *buf = NULL;
 	size_t len;
 	int r;
@@ -164,7 +165,7 @@ static int fetch_config(struct registry_client *c, struct image_store *store,
 		return r;
 	r = image_store_read_blob(store, d->digest, IMAGE_CONFIG_MAX_BYTES, &buf, &len, err);
 	if (r >= 0)
-		r = image_config_parse(buf, len, &config, err);
+		r = image_config_parse(buf, len, ret, err);
 	if (r < 0)
 		return error_wrap(err, "config %s", d->digest);
 	return 0;
@@ -175,21 +176,27 @@ static int fetch_image(struct registry_client *c, struct image_store *store, con
 		       struct error *err)
 {
 	cleanup(image_manifest_free) struct image_manifest *manifest = NULL;
+	cleanup(image_config_free) struct image_config *config = NULL;
 	cleanup_free struct registry_blob *blobs = NULL;
+	bool unpack;
 	int r;
 
 	r = image_manifest_parse(m->resp.body, m->resp.len, &manifest, err);
 	if (r < 0)
 		return error_wrap(err, "manifest %s", m->digest);
-	r = fetch_config(c, store, &manifest->config, err);
+	r = fetch_config(c, store, &manifest->config, &config, err);
 	if (r < 0)
 		return r;
 	blobs = calloc(manifest->n_layers + 1, sizeof(*blobs));
 	if (!blobs)
 		return error_set(err, ENOMEM, "out of memory");
+	/* A config that disagrees with its manifest is the first run's error to report. */
+	unpack = config->n_diff_ids == manifest->n_layers;
 	for (size_t i = 0; i < manifest->n_layers; i++) {
 		memcpy(blobs[i].digest, manifest->layers[i].digest, IMAGE_DIGEST_SIZE);
 		blobs[i].size = manifest->layers[i].size;
+		if (unpack && image_digest_is_valid(config->diff_ids[i]))
+			memcpy(blobs[i].diff_id, config->diff_ids[i], IMAGE_DIGEST_SIZE);
 	}
 	return registry_fetch_layers(c, store, blobs, manifest->n_layers, opts, &ret->bytes, err);
 }
@@ -227,6 +234,18 @@ static int pull(struct registry_client *c, struct image_store *store,
 	return r;
 }
 
+/* Under the store's shared lock: image gc waits until what was stored is tagged. */
+static int pull_locked(struct registry_client *c, struct image_store *store,
+		       const struct image_pull_opts *opts, struct image_pull_result *ret,
+		       struct error *err)
+{
+	cleanup_fd int lock = image_store_lock(store, false, err);
+
+	if (lock < 0)
+		return lock;
+	return pull(c, store, opts, ret, err);
+}
+
 int image_registry_pull(struct image_store *store, const char *ref,
 			const struct image_pull_opts *opts, struct image_pull_result *ret,
 			struct error *err)
@@ -256,7 +275,7 @@ int image_registry_pull(struct image_store *store, const char *ref,
 	}
 	if (r >= 0) {
 		snprintf(ret->name, sizeof(ret->name), "%s", name);
-		r = pull(&c, store, opts, ret, err);
+		r = pull_locked(&c, store, opts, ret, err);
 		if (r < 0)
 			error_wrap(err, "%s", familiar);
 	}

@@ -3,7 +3,9 @@
  * GET /v2/<name>/manifests/<tag|digest> (OCI index/manifest, Docker list/manifest v2), the
  * platform's manifest from an index, then the config and every layer from /v2/<name>/blobs/,
  * each streamed into the store and verified (digest and size) while it arrives. Layers come
- * in parallel, are retried (network errors, 5xx, 429) and resumed with Range. Auth: anonymous,
+ * in parallel, are retried (network errors, 5xx, 429) and resumed with Range; each layer is
+ * unpacked into the store (image_store_unpack_layer) as soon as its blob was verified, while
+ * the others still download, so that the first run finds it ready. Auth: anonymous,
  * Basic, and bearer tokens from the WWW-Authenticate challenge, with credentials from a
  * Docker-style auth.json. Plain HTTP only for loopback registries or when asked (insecure).
  * The reference is tagged only after everything was verified and stored.
@@ -26,6 +28,7 @@
 enum image_pull_state {
 	IMAGE_PULL_WAITING,
 	IMAGE_PULL_DOWNLOADING,
+	IMAGE_PULL_EXTRACTING, /* verified, being unpacked into the store's layers */
 	IMAGE_PULL_DONE,
 	IMAGE_PULL_EXISTS, /* already in the store */
 	IMAGE_PULL_FAILED,
@@ -81,11 +84,25 @@ int image_registry_challenge_parse(const char *header, struct image_registry_cha
 				   struct error *err);
 
 /* Looks up the credentials for host (borrowed: "127.0.0.1:5000", "docker.io") in the
- * Docker-style auth.json at path (borrowed; a missing file is no credentials): "auths" keys
- * match with or without a scheme or path ("https://index.docker.io/v1/" for docker.io).
+ * Docker-style auth.json at path (borrowed; a missing file is no credentials): first the
+ * credential helper named by "credHelpers" for host, else by "credsStore"
+ * (image_registry_credhelper_get), then "auths", whose keys match with or without a scheme
+ * or path ("https://index.docker.io/v1/" for docker.io).
  * *ret_auth: owned base64 "user:pass" (checked to decode to one), NULL when there are none. */
 int image_registry_auth_lookup(const char *path, const char *host, char **ret_auth,
 			       struct error *err);
+
+/* Runs "docker-credential-<helper> get" (found in $PATH; helper must be a plain name) with
+ * server (borrowed) on stdin, for at most 30 s. *ret_auth: owned base64 "Username:Secret", or
+ * NULL when the helper says it has no credentials for server ("credentials not found").
+ * A helper that is missing, fails, hangs or prints anything else is an error naming it:
+ * "credential helper docker-credential-pass: get 127.0.0.1:5000 failed (exit status 1): ...". */
+int image_registry_credhelper_get(const char *helper, const char *server, char **ret_auth,
+				  struct error *err);
+/* Parses a helper's answer (text: len bytes, borrowed), {"Username", "Secret", ...}, into
+ * *ret_auth (owned base64 "Username:Secret"). Identity tokens ("<token>") are refused. */
+int image_registry_credhelper_parse(const char *text, size_t len, char **ret_auth,
+				    struct error *err);
 
 /* The auth.json to use: explicit (borrowed, may be NULL), $REGISTRY_AUTH_FILE, or
  * $HOME/.docker/config.json. Returns owned, NULL when out of memory or no HOME. */

@@ -204,6 +204,8 @@ int image_store_put_blob(struct image_store *store, const char *expected, int64_
 	if (fd < 0)
 		return error_wrap(err, "blob %s", what);
 	r = put_tmp(store, fd, expected, expected_size, read, opaque, got, err);
+	if (r >= 0) /* starts the write-back (see unpack.c), waits for nothing */
+		sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
 	if (r >= 0 && close(TAKE_FD(fd)) < 0)
 		r = error_errno(err, "close");
 	if (r >= 0 && renameat(store->tmp_fd, tmp, store->blobs_fd, image_digest_hex(got)) < 0)

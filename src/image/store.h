@@ -5,7 +5,10 @@
  *   <root>/tmp/                  blobs being written (renamed into blobs/ once verified)
  *   <root>/images.json           {"images": {"<canonical ref>": {"digest", "created"}}}
  *   <root>/lock                  flock() held while images.json is rewritten
- *   <root>/layers/<diffid hex>/  unpacked layers (written by the unpacker)
+ *   <root>/store.lock            flock(): shared by writers (pull, import, unpack), exclusive
+ *                                for image gc, so gc never removes what a writer just stored
+ *                                and has not referenced yet
+ *   <root>/layers/<diffid hex>/  unpacked layers (image_store_unpack_layer)
  * A blob becomes visible only after its digest and size were verified, by rename(2); the name
  * index is replaced atomically under the lock, so concurrent writers never lose updates.
  */
@@ -67,6 +70,29 @@ int image_store_read_blob(const struct image_store *store, const char *digest, s
 char *image_store_blob_path(const struct image_store *store, const char *digest);
 /* "<root>/layers/<hex of diffid>" (not created); returns owned or NULL. */
 char *image_store_layer_dir(const struct image_store *store, const char *diffid);
+
+/* Takes <root>/store.lock, shared (writers: held from before they look at what is stored until
+ * what they wrote is referenced) or exclusive (gc), waiting for it. Returns the owned lock fd:
+ * closing it releases the lock. */
+int image_store_lock(struct image_store *store, bool exclusive, struct error *err);
+
+/* One layer to unpack: its blob (compressed tar) and the diff_id its config names. */
+struct image_store_layer {
+	char blob[IMAGE_DIGEST_SIZE];
+	char diff_id[IMAGE_DIGEST_SIZE];
+};
+
+/* Whether <root>/layers/<hex of diff_id> exists. */
+bool image_store_has_layer(const struct image_store *store, const char *diff_id);
+/* Unpacks the stored blob (borrowed digest) into <root>/layers/<hex of diff_id> in overlayfs
+ * mode, unless already there. The directory becomes visible (rename) only after the whole tar
+ * was unpacked and its diff_id matched; on failure nothing is left. Errors name the blob. */
+int image_store_unpack_layer(struct image_store *store, const char *blob, const char *diff_id,
+			     struct error *err);
+/* The same for n layers, a few at once (one thread per CPU, at most 8); the first failure is
+ * returned once all have stopped. */
+int image_store_unpack_layers(struct image_store *store, const struct image_store_layer *layers,
+			      size_t n, struct error *err);
 
 /* Points the reference ref (borrowed, any form: normalised) at digest (a manifest or index). */
 int image_store_tag(struct image_store *store, const char *ref, const char *digest,

@@ -325,6 +325,9 @@ static int copy_data(struct unpack *u, int fd, int64_t size, struct error *err)
 	}
 	if (ftruncate(fd, size) < 0)
 		return error_errno(err, "truncate");
+	/* Start writing the data back now, without waiting: the overlay's unmount syncs the
+	 * upper file system and would otherwise wait for every layer's bytes at once. */
+	sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
 	return 0;
 }
 

@@ -1,4 +1,5 @@
-/* fuzz-auth: WWW-Authenticate challenges come from any registry the user names. */
+/* fuzz-auth: WWW-Authenticate challenges come from any registry the user names; a credential
+ * helper's answer is parsed as untrusted too. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct image_registry_challenge c;
 	struct error err;
+	char *auth = NULL;
 	char *s = malloc(size + 1);
 
 	if (!s)
@@ -32,6 +34,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (image_registry_challenge_parse(s, &c, &err) == 0)
 		check(&c);
 	image_registry_is_loopback(s);
+	if (image_registry_credhelper_parse((const char *)data, size, &auth, &err) == 0 &&
+	    (!auth || !*auth || strlen(auth) % 4 != 0))
+		abort(); /* base64 of "user:secret", never empty */
+	free(auth);
 	free(s);
 	return 0;
 }

@@ -2,7 +2,8 @@
 
 The images are built here as OCI layouts (a busybox layer, a multi-platform index, a zstd
 layer, a layer with whiteouts). Small HTTP proxies in front of the registry demand a bearer
-token, corrupt a blob, cut a blob short, or break a transfer once (to see it resumed).
+token, corrupt a blob, cut a blob short, break a transfer once (to see it resumed), or hold
+the layers back a while (to run image gc during a pull).
 """
 
 import gzip
@@ -289,6 +290,8 @@ class ProxyHandler(http.server.BaseHTTPRequestHandler):
                     srv.ranges.append(self.headers["Range"])
             if srv.mode == "corrupt":
                 body = body[:1000] + bytes([body[1000] ^ 0xff]) + body[1001:]
+            elif srv.mode == "slow":
+                time.sleep(2)
             elif srv.mode == "truncate" or (srv.mode == "break-once" and first):
                 return self.cut(status, body, keep)
         self.reply(status, body, keep)
@@ -416,6 +419,87 @@ def test_bearer_token(vessel, registry, proxy, tmp_path):
     assert f"{p.host}/x:simple" in tagged(vessel.root)
 
 
+def helper_script(tmp_path, name, body):
+    """A docker-credential-NAME in tmp_path/bin; returns the PATH that finds it."""
+    bindir = tmp_path / "bin"
+    bindir.mkdir(exist_ok=True)
+    script = bindir / f"docker-credential-{name}"
+    script.write_text("#!/bin/sh\n" + body)
+    script.chmod(0o755)
+    return f"{bindir}:{os.environ.get('PATH', '/usr/bin:/bin')}"
+
+
+def test_credential_helper(vessel, registry, proxy, tmp_path):
+    p = proxy("auth")
+    path = helper_script(tmp_path, "test", (
+        f'read server\n[ "$server" = "{p.host}" ] || {{ echo "credentials not found"; exit 1; }}\n'
+        f'echo \'{{"ServerURL":"{p.host}","Username":"{USER}","Secret":"{PASSWORD}"}}\'\n'))
+    auth = tmp_path / "auth.json"
+    auth.write_text(json.dumps({"auths": {p.host: {}}, "credHelpers": {p.host: "test"}}))
+    env = {"REGISTRY_AUTH_FILE": str(auth), "PATH": path}
+    res = vessel("pull", f"{p.host}/x:simple", extra_env=env)
+    assert res.returncode == 0, res.stderr
+    assert f"{p.host}/x:simple" in tagged(vessel.root)
+    auth.write_text(json.dumps({"credsStore": "test"}))
+    assert vessel("rmi", f"{p.host}/x:simple").returncode == 0
+    res = vessel("pull", f"{p.host}/x:simple", extra_env=env)
+    assert res.returncode == 0, res.stderr
+
+
+@pytest.mark.parametrize("body, words", [
+    ("echo 'the keyring is locked'; exit 3\n", ["exit status 3", "the keyring is locked"]),
+    ("echo 'no json here'\n", ["JSON"]),
+])
+def test_credential_helper_fails(vessel, registry, proxy, tmp_path, body, words):
+    p = proxy("auth")
+    path = helper_script(tmp_path, "broken", body)
+    auth = tmp_path / "auth.json"
+    auth.write_text(json.dumps({"credsStore": "broken"}))
+    res = vessel("pull", f"{p.host}/x:simple",
+                 extra_env={"REGISTRY_AUTH_FILE": str(auth), "PATH": path})
+    assert res.returncode != 0
+    line = res.stderr.strip().splitlines()[-1]
+    assert "docker-credential-broken" in line and all(w in line for w in words), res.stderr
+    assert tagged(vessel.root) == {}
+
+
+def test_pull_unpacks_the_layers(vessel, registry):
+    """The layers are unpacked during the pull (verified first), so the first run finds them."""
+    assert vessel("pull", f"{registry}/x:whiteout").returncode == 0
+    layers = sorted(p.name for p in (vessel.root / "layers").iterdir())
+    assert layers and all(len(n) == 64 for n in layers), layers
+    run = vessel("run", "--rm", f"{registry}/x:whiteout", "cat", "/etc/kept")
+    assert (run.returncode, run.stdout) == (0, "kept\n"), run.stderr
+    assert sorted(p.name for p in (vessel.root / "layers").iterdir()) == layers
+
+
+def test_gc_during_a_pull(vessel, registry, proxy):
+    """`vessel rmi` (its gc) while a pull has stored blobs but not tagged them yet: the gc
+    waits for the pull, and the pulled image is whole afterwards. z:v1 has the same busybox
+    layer as x:simple (its diff_id, so its unpacked directory) in another blob (zstd)."""
+    assert vessel("pull", f"{registry}/z:v1").returncode == 0
+    p = proxy("slow")
+    pull = subprocess.Popen([VESSEL, "--root", str(vessel.root), "pull", "-q",
+                             f"{p.host}/x:simple"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "REGISTRY_AUTH_FILE": "/nonexistent"})
+    try:
+        deadline = time.time() + 20
+        while p.blob_gets == 0 and time.time() < deadline:
+            time.sleep(0.05)  # the config is stored, a layer is on its way
+        assert p.blob_gets > 0
+        rmi = vessel("rmi", f"{registry}/z:v1")
+        assert rmi.returncode == 0, rmi.stderr
+        # the gc waited for the pull, which tags before it lets go of the store
+        assert f"{p.host}/x:simple" in tagged(vessel.root)
+    finally:
+        out, err = pull.communicate(timeout=60)
+    assert pull.returncode == 0, err
+    assert list(tagged(vessel.root)) == [f"{p.host}/x:simple"]
+    run = vessel("run", "--rm", f"{p.host}/x:simple", "true")
+    assert run.returncode == 0, run.stderr
+
+
 def test_resumed_after_a_break(vessel, registry, proxy):
     p = proxy("break-once")
     res = vessel("pull", f"{p.host}/x:simple")
@@ -453,6 +537,8 @@ def test_bad_blob(vessel, registry, proxy, mode, words):
     assert tagged(vessel.root) == {}
     blobs = list((vessel.root / "tmp").iterdir()) if (vessel.root / "tmp").exists() else []
     assert blobs == []
+    layers = vessel.root / "layers"
+    assert not layers.exists() or not [n for n in layers.iterdir() if ".tmp-" in n.name]
 
 
 def test_oversized_manifest(vessel, registry, proxy):
