@@ -25,7 +25,7 @@ CFLAGS    += -std=gnu17 $(WARNINGS) $(WERROR) $(SANITIZE) $(shell pkg-config --c
 LDFLAGS   += $(SANITIZE)
 LDLIBS    += $(shell pkg-config --libs $(PKGS)) -lpthread
 
-MAIN_SRC  := src/main.c
+MAIN_SRC  := src/main.c src/vmm-main.c
 LIB_SRCS  := $(sort $(filter-out $(MAIN_SRC) src/agent/% src/runtime/stub/%,\
                $(wildcard src/*/*.c src/*/*/*.c)))
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
@@ -38,10 +38,10 @@ FUZZ_SECS ?= 20
 
 .PHONY: all clean check test unit integration asan fuzz fuzz-build bench demo install format \
 	format-check lint help deps
-all: $(BUILD)/vessel $(BUILD)/vessel-runc $(BUILD)/probe
+all: $(BUILD)/vessel $(BUILD)/vessel-runc $(BUILD)/vessel-vmm $(BUILD)/probe
 
 help:
-	@echo "make            build $(BUILD)/vessel and $(BUILD)/vessel-runc"
+	@echo "make            build $(BUILD)/vessel, vessel-runc and vessel-vmm"
 	@echo "make check      install deps, then unit tests (cmocka) and integration tests (pytest, root)"
 	@echo "make test       the same without installing anything"
 	@echo "make asan       the same under ASan+UBSan (build/asan)"
@@ -70,6 +70,18 @@ $(TRAMPOLINE): src/runtime/stub/trampoline.c
 $(BUILD)/src/runtime/trampoline.o: $(TRAMPOLINE)
 $(BUILD)/src/runtime/trampoline.o: CPPFLAGS += -DTRAMPOLINE_BIN=$(TRAMPOLINE)
 
+# The default micro-VM's /init (src/agent/init.c): static, always plain gcc without sanitizers;
+# embedded into vm-image.o with .incbin, as is scripts/fetch-kernel (run on first use).
+VM_INIT := $(BUILD)/vessel-init
+$(VM_INIT): src/agent/init.c
+	@mkdir -p $(@D)
+	@echo "  INIT    $@"
+	@gcc -std=gnu17 -D_GNU_SOURCE -Os $(filter-out -Wno-unknown-warning-option,$(WARNINGS)) \
+	  $(WERROR) -static -s -o $@ $<
+$(BUILD)/src/engine/vm-image.o: $(VM_INIT) scripts/fetch-kernel
+$(BUILD)/src/engine/vm-image.o: CPPFLAGS += -DVM_INIT_BIN=$(VM_INIT) \
+	-DFETCH_KERNEL_SCRIPT=scripts/fetch-kernel
+
 $(LIB): $(LIB_OBJS)
 	@rm -f $@
 	@echo "  AR      $@"
@@ -80,6 +92,12 @@ $(BUILD)/vessel: $(BUILD)/src/main.o $(LIB)
 
 $(BUILD)/vessel-runc: $(BUILD)/vessel
 	ln -sf vessel $@
+
+# The micro-VM monitor, which `vessel vm` execs: static, so that a VM's process maps no shared
+# library. The linker takes from libvessel.a only the objects the vm commands reach, and a
+# reference to any library not named here fails the link. Sanitizers cannot link statically.
+$(BUILD)/vessel-vmm: $(BUILD)/src/vmm-main.o $(LIB)
+	$(CC) $(LDFLAGS) $(if $(SANITIZE),,-static) -o $@ $^ -lseccomp -lpthread
 
 # The probe runs inside test containers: static, no libc surprises.
 $(BUILD)/probe: tests/probe/probe.c
@@ -135,6 +153,8 @@ bench: all
 	BENCH_LIMITS=1 bench/container-start
 	bench/engine-run
 	bench/pull
+	VESSEL_BUILD=$(BUILD) bench/vm
+	VESSEL_BUILD=$(BUILD) bench/vm-devices
 
 demo: deps
 	$(MAKE) all $(BUILD)/guest/pvh.elf
@@ -142,6 +162,7 @@ demo: deps
 
 install: all
 	install -D -m 0755 $(BUILD)/vessel $(DESTDIR)$(PREFIX)/bin/vessel
+	install -D -m 0755 $(BUILD)/vessel-vmm $(DESTDIR)$(PREFIX)/bin/vessel-vmm
 	ln -sf vessel $(DESTDIR)$(PREFIX)/bin/vessel-runc
 
 format:

@@ -13,22 +13,30 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "engine/vm-image.h"
 #include "engine/vms.h"
 #include "runtime/state.h"
 #include "util/cleanup.h"
 #include "util/error.h"
 #include "util/log.h"
+#include "util/path.h"
 #include "util/str.h"
 #include "util/units.h"
 #include "vmm/vm.h"
 
 #define VM_USAGE                                                                                   \
-	"usage: vessel vm run --kernel FILE [--initrd FILE] [--cmdline STR] [--cpus N]\n"          \
+	"usage: vessel vm run [--kernel FILE] [--initrd FILE] [--cmdline STR] [--cpus N]\n"        \
 	"                     [--memory SIZE] [--timeout DURATION] [--console stdio|none|FILE]\n"  \
-	"                     [--name NAME] [--debug]\n"                                           \
+	"                     [--name NAME] [--debug] [--disk PATH[,ro]]...\n"                     \
+	"                     [--net tap=NAME|none] [--vsock CID,SOCKET] [--no-seccomp]\n"         \
+	"                     [-- COMMAND...]\n"                                                   \
 	"       vessel vm ps\n"                                                                    \
 	"       vessel vm stop [-t SECS] NAME\n"                                                   \
 	"Boots FILE (an ELF kernel with a PVH note, or a bzImage) with COM1 as the console.\n"     \
+	"Without --kernel: Debian's cloud kernel (ROOT/kernel: vessel --root, $VESSEL_ROOT;\n"     \
+	"fetched on first use) and Vessel's busybox initramfs, to a shell, or running COMMAND\n"   \
+	"and exiting with its status; --cmdline then replaces \"" VM_IMAGE_CMDLINE "\",\n"         \
+	"--initrd the initramfs.\n"                                                                \
 	"Exit status: the guest's write to port 0x501, 0 after a reset or poweroff, 1 on "         \
 	"errors.\n"
 
@@ -42,7 +50,10 @@ enum {
 	OPT_CONSOLE,
 	OPT_DEBUG,
 	OPT_NAME,
-	OPT_LATER, /* flags of a later increment: refused clearly */
+	OPT_DISK,
+	OPT_NET,
+	OPT_VSOCK,
+	OPT_NO_SECCOMP,
 	OPT_HELP,
 };
 
@@ -56,15 +67,17 @@ static const struct option run_options[] = {
     {"console", required_argument, NULL, OPT_CONSOLE},
     {"debug", no_argument, NULL, OPT_DEBUG},
     {"name", required_argument, NULL, OPT_NAME},
-    {"disk", required_argument, NULL, OPT_LATER},
-    {"net", required_argument, NULL, OPT_LATER},
-    {"vsock", required_argument, NULL, OPT_LATER},
+    {"disk", required_argument, NULL, OPT_DISK},
+    {"net", required_argument, NULL, OPT_NET},
+    {"vsock", required_argument, NULL, OPT_VSOCK},
+    {"no-seccomp", no_argument, NULL, OPT_NO_SECCOMP},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0},
 };
 
 struct run_args {
 	struct vm_config cfg;
+	char **command; /* after "--": run by the default initramfs */
 	const char *console;
 	const char *name;
 	bool debug;
@@ -77,32 +90,6 @@ static int fail(const struct error *err)
 	return 1;
 }
 
-/* "10" (seconds), "1.5s", "500ms", "2m", "1h" -> milliseconds, > 0. */
-static int parse_duration(const char *s, int64_t *ms, struct error *err)
-{
-	static const struct {
-		const char *unit;
-		double scale;
-	} units[] = {{"", 1000}, {"s", 1000}, {"ms", 1}, {"m", 60000}, {"h", 3600000}};
-	char *end;
-	double v;
-
-	errno = 0;
-	v = strtod(s, &end);
-	if (end == s || errno || !(v > 0) || *s == '-' || *s == '+' || *s == ' ')
-		goto bad;
-	for (size_t i = 0; i < ARRAY_SIZE(units); i++) {
-		if (strcmp(end, units[i].unit))
-			continue;
-		if (v * units[i].scale > 1e12)
-			goto bad;
-		*ms = (int64_t)(v * units[i].scale + 0.999);
-		return 0;
-	}
-bad:
-	return error_set(err, EINVAL, "--timeout %s: not a duration (expected e.g. 30s, 500ms)", s);
-}
-
 static int parse_cpus(const char *s, unsigned *ret, struct error *err)
 {
 	long v;
@@ -112,6 +99,57 @@ static int parse_cpus(const char *s, unsigned *ret, struct error *err)
 	if (v < 1 || v > VM_MAX_CPUS)
 		return error_set(err, EINVAL, "--cpus %s: must be 1 to %d", s, VM_MAX_CPUS);
 	*ret = (unsigned)v;
+	return 0;
+}
+
+/* PATH[,ro]: cuts ",ro" off arg (argv's own storage); the disk model opens and checks PATH. */
+static int parse_disk(struct vm_config *cfg, char *arg, struct error *err)
+{
+	size_t len = strlen(arg);
+	bool ro = len > 3 && !strcmp(arg + len - 3, ",ro");
+
+	if (cfg->ndisks == VM_MAX_DISKS)
+		return error_set(err, EINVAL, "--disk %s: at most %d disks", arg, VM_MAX_DISKS);
+	if (!len || !strcmp(arg, ",ro"))
+		return error_set(err, EINVAL, "--disk %s: expected PATH[,ro]", arg);
+	if (ro)
+		arg[len - 3] = '\0';
+	cfg->disks[cfg->ndisks++] = (struct vm_disk){arg, ro};
+	return 0;
+}
+
+/* tap=NAME or none; tap_open() checks NAME (an existing tap) when the VM is built. */
+static int parse_net(struct vm_config *cfg, const char *arg, struct error *err)
+{
+	if (!strcmp(arg, "none")) {
+		cfg->tap = NULL;
+		return 0;
+	}
+	if (!str_has_prefix(arg, "tap=") || !arg[strlen("tap=")])
+		return error_set(err, EINVAL, "--net %s: expected tap=NAME or none", arg);
+	cfg->tap = arg + strlen("tap=");
+	return 0;
+}
+
+/* CID,SOCKET: CID 3 .. 2^32 - 2 (0-2 are reserved, -1 is "any"), SOCKET the path of the Unix
+ * socket the vsock device listens on (checked when it is created). */
+static int parse_vsock(struct vm_config *cfg, const char *arg, struct error *err)
+{
+	const char *comma = strchr(arg, ',');
+	char cid[16];
+	long v;
+
+	if (!comma || comma == arg || (size_t)(comma - arg) >= sizeof(cid) || !comma[1])
+		return error_set(err, EINVAL, "--vsock %s: expected CID,SOCKET", arg);
+	memcpy(cid, arg, (size_t)(comma - arg));
+	cid[comma - arg] = '\0';
+	if (str_to_long(cid, 0, UINT32_MAX, &v) < 0)
+		return error_set(err, EINVAL, "--vsock %s: CID %s is not a number", arg, cid);
+	if (v < 3 || v >= UINT32_MAX)
+		return error_set(err, EINVAL, "--vsock %s: CID must be 3 to %u", arg,
+				 UINT32_MAX - 1);
+	cfg->vsock_cid = (uint32_t)v;
+	cfg->vsock_socket = comma + 1;
 	return 0;
 }
 
@@ -140,7 +178,7 @@ static int parse_one(struct run_args *a, int opt, const char *arg, struct error 
 		a->cfg.memory = (uint64_t)v;
 		return r;
 	case OPT_TIMEOUT:
-		return parse_duration(arg, &a->cfg.timeout_ms, err);
+		return units_parse_duration(arg, "--timeout", &a->cfg.timeout_ms, err);
 	case OPT_CONSOLE:
 		a->console = arg;
 		return 0;
@@ -153,10 +191,15 @@ static int parse_one(struct run_args *a, int opt, const char *arg, struct error 
 	case OPT_HELP:
 		a->help = true;
 		return 0;
+	case OPT_NET:
+		return parse_net(&a->cfg, arg, err);
+	case OPT_VSOCK:
+		return parse_vsock(&a->cfg, arg, err);
+	case OPT_NO_SECCOMP:
+		a->cfg.no_seccomp = true;
+		return 0;
 	default:
-		return error_set(err, ENOTSUP,
-				 "this option is not supported yet (virtio devices "
-				 "come in a later version)");
+		return error_set(err, EINVAL, "unknown option");
 	}
 }
 
@@ -175,19 +218,18 @@ static int parse_args(struct run_args *a, int argc, char **argv, struct error *e
 					 argv[optind - 1]);
 		if (opt == 'h')
 			opt = OPT_HELP;
-		if (opt == OPT_LATER)
-			return error_set(err, ENOTSUP,
-					 "--%s: not supported yet (virtio devices "
-					 "come with a later version)",
-					 run_options[idx].name);
-		r = parse_one(a, opt, optarg, err);
+		if (opt == OPT_DISK)
+			r = parse_disk(&a->cfg, optarg, err);
+		else
+			r = parse_one(a, opt, optarg, err);
 		if (r < 0)
 			return r;
 	}
+	if (optind < argc && strcmp(argv[optind - 1], "--"))
+		return error_set(err, EINVAL, "unexpected argument %s (a command goes after --)",
+				 argv[optind]);
 	if (optind < argc)
-		return error_set(err, EINVAL, "unexpected argument %s", argv[optind]);
-	if (!a->help && !a->cfg.kernel)
-		return error_set(err, EINVAL, "--kernel FILE is required (no default kernel yet)");
+		a->command = argv + optind;
 	return 0;
 }
 
@@ -207,10 +249,14 @@ static int open_console(const char *console, int *fd, bool *owned, struct error 
 	return 0;
 }
 
-/* SIGTERM (vessel vm stop), SIGINT and SIGHUP end the VM with 128 + the signal. */
+/* The first SIGTERM (vessel vm stop) or SIGINT asks the guest to power off: Ctrl-Alt-Del, which
+ * a guest without a keyboard driver ignores until vm stop kills it after its grace period (a
+ * console on the user's terminal is raw: Ctrl-C there goes to the guest, not here). SIGHUP and
+ * a second SIGTERM or SIGINT end the VM with 128 + the signal. */
 static void *signal_thread(void *arg)
 {
 	struct vm *vm = arg;
+	bool asked = false;
 	sigset_t set;
 	int sig;
 
@@ -218,8 +264,15 @@ static void *signal_thread(void *arg)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
-	if (sigwait(&set, &sig) == 0)
+	while (sigwait(&set, &sig) == 0) {
+		if ((sig == SIGTERM || sig == SIGINT) && !asked) {
+			asked = true;
+			vm_request_poweroff(vm);
+			continue;
+		}
 		vm_request_stop(vm, 128 + sig);
+		break;
+	}
 	return NULL;
 }
 
@@ -246,6 +299,52 @@ static void *console_thread(void *arg)
 		}
 	}
 	return NULL;
+}
+
+/* The embedded default guest, for what the user left out: without --kernel, Debian's kernel with
+ * Vessel's initramfs (unless --initrd) and VM_IMAGE_CMDLINE (unless --cmdline); a command after
+ * "--" is appended to the initramfs as a second archive. */
+struct guest {
+	struct vm_image_kernel kernel;
+	char *initramfs;
+	int initrd_fd;
+	char initrd_path[32];
+};
+
+static void guest_release(struct guest *g)
+{
+	vm_image_kernel_free(&g->kernel);
+	free(g->initramfs);
+	if (g->initrd_fd >= 0)
+		close(g->initrd_fd);
+}
+
+static int guest_prepare(const char *root, struct run_args *a, struct guest *g, struct error *err)
+{
+	int r;
+
+	if (!a->cfg.kernel) {
+		r = vm_image_kernel(root, true, &g->kernel, err);
+		if (r == 0 && !a->cfg.initrd)
+			r = vm_image_initramfs(&g->kernel, VM_IMAGE_BUSYBOX, &g->initramfs, err);
+		if (r < 0)
+			return r;
+		a->cfg.kernel = g->kernel.kernel;
+		a->cfg.initrd = a->cfg.initrd ? a->cfg.initrd : g->initramfs;
+		a->cfg.cmdline = a->cfg.cmdline ? a->cfg.cmdline : VM_IMAGE_CMDLINE;
+	}
+	if (!a->command)
+		return 0;
+	if (!a->cfg.initrd)
+		return error_set(err, EINVAL,
+				 "-- %s: a command needs an initramfs (the default "
+				 "kernel's, or --initrd)",
+				 a->command[0]);
+	g->initrd_fd = vm_image_initrd_with_command(a->cfg.initrd, a->command, err);
+	if (g->initrd_fd < 0)
+		return g->initrd_fd;
+	a->cfg.initrd = path_fd(g->initrd_fd, g->initrd_path, sizeof(g->initrd_path));
+	return 0;
 }
 
 /* Runs vm registered as name (so that vm ps and vm stop find it). */
@@ -295,9 +394,10 @@ static int run_registered(const char *state, struct run_args *a, struct vm *vm, 
 	return r;
 }
 
-static int vm_run_command(const char *state, int argc, char **argv)
+static int vm_run_command(const struct engine_paths *paths, int argc, char **argv)
 {
 	struct run_args a = {0};
+	struct guest guest = {.initrd_fd = -1};
 	struct error err = {0};
 	struct vm *vm = NULL;
 	bool owned = false;
@@ -314,13 +414,16 @@ static int vm_run_command(const char *state, int argc, char **argv)
 	if (open_console(a.console, &fd, &owned, &err) < 0)
 		return fail(&err);
 	a.cfg.console_fd = fd;
-	r = vm_create(&a.cfg, NULL, &vm, &err);
+	r = guest_prepare(paths->store, &a, &guest, &err);
+	if (r == 0)
+		r = vm_create(&a.cfg, NULL, &vm, &err);
 	if (r == 0) {
 		if (vm->caps.missing[0])
 			log_debug("vm: %s lacks %s", vm->ops->name, vm->caps.missing);
-		r = run_registered(state, &a, vm, &status, &err);
+		r = run_registered(paths->state, &a, vm, &status, &err);
 	}
 	vm_destroy(vm);
+	guest_release(&guest);
 	if (owned)
 		close(fd);
 	return r < 0 ? fail(&err) : status;
@@ -367,16 +470,16 @@ static int vm_stop(const char *state, int argc, char **argv)
 	return 0;
 }
 
-int cli_vm(const char *state, int argc, char **argv)
+int cli_vm(const struct engine_paths *paths, int argc, char **argv)
 {
 	struct error err;
 
 	if (argc >= 2 && !strcmp(argv[1], "run"))
-		return vm_run_command(state, argc - 1, argv + 1);
+		return vm_run_command(paths, argc - 1, argv + 1);
 	if (argc == 2 && !strcmp(argv[1], "ps"))
-		return vm_ps(state);
+		return vm_ps(paths->state);
 	if (argc >= 2 && !strcmp(argv[1], "stop"))
-		return vm_stop(state, argc - 1, argv + 1);
+		return vm_stop(paths->state, argc - 1, argv + 1);
 	if (argc >= 2 && (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help"))) {
 		fputs(VM_USAGE, stdout);
 		return 0;

@@ -1,25 +1,15 @@
 /* engine: `vessel [--root DIR] [--state DIR] COMMAND ...`, the Docker-like surface. */
 #include "cli/engine.h"
 
-#include <getopt.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
 #include "cli/vm.h"
 
-enum { E_ROOT = 256, E_STATE };
-
-static const struct option engine_options[] = {
-    {"root", required_argument, NULL, E_ROOT},
-    {"state", required_argument, NULL, E_STATE},
-    {NULL, 0, NULL, 0},
-};
-
 static int cli_engine_vm(const struct cli_engine *e, int argc, char **argv)
 {
-	return cli_vm(e->paths.state, argc, argv);
+	return cli_vm_exec(&e->paths, argc, argv);
 }
 
 static const struct {
@@ -64,26 +54,12 @@ static int usage(FILE *f, int status)
 
 int cli_engine_main(int argc, char **argv)
 {
-	const char *root = getenv("VESSEL_ROOT"), *state = getenv("VESSEL_STATE");
-	struct cli_engine e = {
-	    .paths = {.store = root && *root ? root : "/var/lib/vessel",
-		      .state = state && *state ? state : "/run/vessel"},
-	    .argv = argv,
-	};
-	int c;
+	struct cli_engine e = {.argv = argv};
+	int first = cli_engine_paths(&e.paths, argc, argv);
 
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "+", engine_options, NULL)) != -1) {
-		if (c == E_ROOT)
-			e.paths.store = optarg;
-		else if (c == E_STATE)
-			e.paths.state = optarg;
-		else
-			return usage(stderr, 125);
-	}
-	if (optind >= argc)
+	if (first < 0 || first >= argc)
 		return usage(stderr, 125);
-	const char *cmd = argv[optind];
+	const char *cmd = argv[first];
 	if (!strcmp(cmd, "help") || !strcmp(cmd, "--help"))
 		return usage(stdout, 0);
 	if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
@@ -92,7 +68,7 @@ int cli_engine_main(int argc, char **argv)
 	}
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
 		if (!strcmp(cmd, commands[i].name))
-			return commands[i].fn(&e, argc - optind, argv + optind);
+			return commands[i].fn(&e, argc - first, argv + first);
 	}
 	fprintf(stderr, "vessel: unknown command \"%s\"\n", cmd);
 	return usage(stderr, 125);

@@ -10,6 +10,13 @@ struct cli_engine {
 	char **argv; /* the whole original argv */
 };
 
+#define CLI_ENGINE_STATE_DEFAULT "/run/vessel"
+
+/* [--root DIR] [--state DIR] at the front of argv (getopt: argv[0] is the program), over
+ * VESSEL_ROOT and VESSEL_STATE, over the defaults. Returns the index of the command word (argc
+ * when there is none), or -1 on an unknown flag (getopt has said which). */
+int cli_engine_paths(struct engine_paths *paths, int argc, char **argv);
+
 /* Prints "vessel: msg" and returns 125, Docker's status for the engine's own errors. */
 int cli_engine_fail(const struct cli_engine *e, const struct error *err);
 

@@ -1,10 +1,11 @@
 /* vms: see vms.h */
 #include "engine/vms.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <json-c/json.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,28 +34,44 @@ static int check_name(const char *name, struct error *err)
 	return 0;
 }
 
+/* The value of "key": in a record engine_vm_register wrote (a flat object of integers, so no
+ * JSON library: vessel-vmm links none); false when it is missing or out of 0..max. */
+static bool field(const char *text, const char *key, uint64_t max, uint64_t *ret)
+{
+	char pat[32];
+	const char *p;
+	char *end;
+
+	snprintf(pat, sizeof(pat), "\"%s\":", key);
+	p = strstr(text, pat);
+	if (!p || !isdigit((unsigned char)p[strlen(pat)]))
+		return false;
+	errno = 0;
+	*ret = strtoull(p + strlen(pat), &end, 10);
+	return errno == 0 && *ret <= max;
+}
+
 static int load(const char *path, const char *name, struct engine_vm *ret)
 {
 	cleanup_free char *text = NULL;
 	struct error ignored;
-	json_object *o, *v;
+	uint64_t pid, start, cpus, memory, started;
 	size_t len;
 
 	*ret = (struct engine_vm){0};
-	if (fd_read_file(path, 65536, &text, &len, &ignored) < 0 || !(o = json_tokener_parse(text)))
+	if (fd_read_file(path, 65536, &text, &len, &ignored) < 0 ||
+	    !field(text, "pid", INT32_MAX, &pid) || !field(text, "pid_start", UINT64_MAX, &start) ||
+	    !field(text, "cpus", UINT32_MAX, &cpus) || !field(text, "memory", INT64_MAX, &memory) ||
+	    !field(text, "started", INT64_MAX, &started))
 		return -ENOENT;
-	if (json_object_object_get_ex(o, "pid", &v))
-		ret->pid = json_object_get_int(v);
-	if (json_object_object_get_ex(o, "pid_start", &v))
-		ret->pid_start = json_object_get_uint64(v);
-	if (json_object_object_get_ex(o, "cpus", &v))
-		ret->cpus = (unsigned)json_object_get_int(v);
-	if (json_object_object_get_ex(o, "memory", &v))
-		ret->memory = json_object_get_int64(v);
-	if (json_object_object_get_ex(o, "started", &v))
-		ret->started = json_object_get_int64(v);
-	json_object_put(o);
-	ret->name = strdup(name);
+	*ret = (struct engine_vm){
+	    .pid = (pid_t)pid,
+	    .pid_start = start,
+	    .cpus = (unsigned)cpus,
+	    .memory = (int64_t)memory,
+	    .started = (int64_t)started,
+	    .name = strdup(name),
+	};
 	return ret->name ? 0 : -ENOMEM;
 }
 
@@ -81,18 +98,16 @@ int engine_vm_register(const char *state, const struct engine_vm *vm, struct err
 			return error_set(err, EEXIST, "vm name %s is already in use", vm->name);
 		unlink(path); /* its monitor died: the name is free again */
 	}
-	json_object *o = json_object_new_object();
-	json_object_object_add(o, "pid", json_object_new_int(vm->pid));
-	json_object_object_add(o, "pid_start", json_object_new_uint64(vm->pid_start));
-	json_object_object_add(o, "cpus", json_object_new_int((int)vm->cpus));
-	json_object_object_add(o, "memory", json_object_new_int64(vm->memory));
-	json_object_object_add(o, "started", json_object_new_int64(vm->started));
-	const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+	cleanup_free char *text =
+	    str_printf("{\"pid\":%d,\"pid_start\":%" PRIu64 ",\"cpus\":%u,\"memory\":%" PRId64
+		       ",\"started\":%" PRId64 "}",
+		       vm->pid, vm->pid_start, vm->cpus, vm->memory, vm->started);
 	cleanup_fd int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	cleanup_free char *file = str_printf("%s.json", vm->name);
-	r = dfd < 0 || !file ? error_errno(err, "open %s", dir)
-			     : fd_write_file_new(dfd, file, text, strlen(text), err);
-	json_object_put(o);
+	if (!text || !file)
+		return error_set(err, ENOMEM, "out of memory");
+	r = dfd < 0 ? error_errno(err, "open %s", dir)
+		    : fd_write_file_new(dfd, file, text, strlen(text), err);
 	if (r == -EEXIST)
 		return error_set(err, EEXIST, "vm name %s is already in use", vm->name);
 	return r;

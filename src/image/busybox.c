@@ -3,116 +3,36 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "image/manifest.h"
 #include "image/tar.h"
+#include "util/applets.h"
 #include "util/cleanup.h"
 #include "util/str.h"
 
-#define LIST_MAX    (64 * 1024)
-#define APPLETS_MAX 1000
-#define PATH_ENV    "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-
-extern char **environ;
+#define PATH_ENV "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 static const char passwd[] = "root:x:0:0:root:/root:/bin/sh\n"
 			     "nobody:x:65534:65534:nobody:/nonexistent:/bin/false\n";
 static const char group[] = "root:x:0:\nnobody:x:65534:\n";
 
-static int run_list(const char *path, int out, pid_t *ret_pid, struct error *err)
+struct applet_ctx {
+	struct archive *archive;
+	struct error *err;
+};
+
+static int add_applet(const char *name, void *opaque)
 {
-	char *argv[] = {(char *)path, (char *)"--list", NULL};
-	posix_spawn_file_actions_t fa;
-	int r;
-
-	if (posix_spawn_file_actions_init(&fa) != 0)
-		return error_set(err, ENOMEM, "out of memory");
-	r = posix_spawn_file_actions_adddup2(&fa, out, 1);
-	if (r == 0)
-		r = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	if (r == 0)
-		r = posix_spawn(ret_pid, path, &fa, NULL, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	if (r != 0)
-		return error_set(err, r, "run %s --list: %s", path, strerror(r));
-	return 0;
-}
-
-static int read_list(int fd, char *buf, size_t size, struct error *err)
-{
-	size_t got = 0;
-
-	for (;;) {
-		ssize_t n = read(fd, buf + got, size - 1 - got);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return error_errno(err, "read busybox --list");
-		if (n == 0)
-			break;
-		got += (size_t)n;
-		if (got == size - 1)
-			return error_set(err, EFBIG, "busybox --list: too long");
-	}
-	buf[got] = '\0';
-	return 0;
-}
-
-/* "busybox --list" into buf: one applet name a line. */
-static int list_applets(const char *path, char *buf, size_t size, struct error *err)
-{
-	int p[2], status, r;
-	pid_t pid = -1;
-
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return error_errno(err, "pipe");
-	r = run_list(path, p[1], &pid, err);
-	close(p[1]);
-	if (r == 0)
-		r = read_list(p[0], buf, size, err);
-	close(p[0]);
-	if (pid > 0 && waitpid(pid, &status, 0) == pid && r == 0 &&
-	    !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
-		r = error_set(err, EIO, "%s --list: failed (status %d)", path, status);
-	return r;
-}
-
-static bool applet_ok(const char *s)
-{
-	if (!*s || strlen(s) > 64 || strcmp(s, "busybox") == 0 || s[0] == '.')
-		return false;
-	for (; *s; s++)
-		if (!strchr("abcdefghijklmnopqrstuvwxyz0123456789_.-[", *s))
-			return false;
-	return true;
-}
-
-static int add_applets(struct archive *a, char *list, struct error *err)
-{
+	struct applet_ctx *a = opaque;
 	char path[96];
-	size_t n = 0;
-	int r;
 
-	for (char *save = NULL, *t = strtok_r(list, "\n", &save); t;
-	     t = strtok_r(NULL, "\n", &save)) {
-		if (!applet_ok(t))
-			continue;
-		if (++n > APPLETS_MAX)
-			return error_set(err, E2BIG, "busybox: more than %d applets", APPLETS_MAX);
-		snprintf(path, sizeof(path), "bin/%s", t);
-		r = image_tar_add_symlink(a, path, "busybox", err);
-		if (r < 0)
-			return r;
-	}
-	return n ? 0 : error_set(err, EINVAL, "busybox --list: no applets");
+	snprintf(path, sizeof(path), "bin/%s", name);
+	return image_tar_add_symlink(a->archive, path, "busybox", a->err);
 }
 
 static int add_skeleton(struct archive *a, struct error *err)
@@ -136,27 +56,24 @@ static int add_skeleton(struct archive *a, struct error *err)
 /* Writes the layer tar to out. */
 static int write_layer(const char *path, int out, struct error *err)
 {
-	cleanup_free char *list = malloc(LIST_MAX);
 	cleanup_fd int bb = open(path, O_RDONLY | O_CLOEXEC);
 	struct archive *a = NULL;
+	struct applet_ctx ctx = {NULL, err};
 	struct stat st;
 	int r;
 
-	if (!list)
-		return error_set(err, ENOMEM, "out of memory");
 	if (bb < 0 || fstat(bb, &st) < 0)
 		return error_errno(err, "open %s", path);
 	if (!S_ISREG(st.st_mode))
 		return error_set(err, EINVAL, "%s: not a regular file", path);
-	r = list_applets(path, list, LIST_MAX, err);
-	if (r == 0)
-		r = image_tar_open_write(out, &a, err);
+	r = image_tar_open_write(out, &a, err);
 	if (r == 0)
 		r = add_skeleton(a, err);
 	if (r == 0)
 		r = image_tar_add_fd(a, "bin/busybox", 0755, bb, st.st_size, err);
+	ctx.archive = a;
 	if (r == 0)
-		r = add_applets(a, list, err);
+		r = applets_each(path, add_applet, &ctx, err);
 	if (r == 0)
 		r = image_tar_close(TAKE_PTR(a), err);
 	if (a)

@@ -149,32 +149,6 @@ void state_clear(struct state *s)
 	*s = (struct state){0};
 }
 
-uint64_t state_pid_start_time(pid_t pid)
-{
-	char path[64], buf[1024];
-	unsigned long long start = 0;
-	char st;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	cleanup_fd int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	/* comm may hold spaces and parens: fields resume after the last ')' */
-	char *p = strrchr(buf, ')');
-	if (!p || sscanf(p + 1,
-			 " %c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d "
-			 "%*d %*d %llu",
-			 &st, &start) != 2)
-		return 0;
-	if (st == 'Z' || st == 'X')
-		return 0;
-	return start;
-}
-
 enum state_status state_status(const char *root, const struct state *s)
 {
 	char path[4096];

@@ -197,10 +197,13 @@ int fd_cloexec_from(int first, struct error *err)
 	return cloexec_walk(first, err);
 }
 
-static int read_all(int fd, const char *path, size_t max, char **ret, size_t *ret_len,
+/* size: the file's size when known (a regular file), else 0: the first buffer, one byte over
+ * so that EOF needs no second one (no doubling: the VM monitor reads its kernel with this, and a
+ * buffer grown past the file would count in its peak RSS). */
+static int read_all(int fd, const char *path, size_t max, size_t size, char **ret, size_t *ret_len,
 		    struct error *err)
 {
-	size_t cap = 4096, len = 0;
+	size_t cap = size ? size + 1 : 4096, len = 0;
 	cleanup_free char *buf = NULL;
 
 	for (;;) {
@@ -248,7 +251,8 @@ int fd_read_file(const char *path, size_t max, char **ret, size_t *ret_len, stru
 		return error_set(err, EFBIG, "read %s: file larger than %zu bytes", path, max);
 	if (max >= SIZE_MAX - 1)
 		max = SIZE_MAX - 2;
-	return read_all(fd, path, max, ret, ret_len, err);
+	return read_all(fd, path, max, S_ISREG(st.st_mode) ? (size_t)st.st_size : 0, ret, ret_len,
+			err);
 }
 
 int fd_write_file_new(int dirfd, const char *name, const char *data, size_t len, struct error *err)

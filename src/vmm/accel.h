@@ -29,8 +29,10 @@ struct accel_vcpu {
 
 /* What the backend could set up, and what it could not (for the user and the tests). */
 struct accel_caps {
-	bool irqchip; /* in-kernel PIC + IOAPIC + LAPIC */
-	bool pit;     /* in-kernel i8254 */
+	bool irqchip;	/* in-kernel PIC + IOAPIC + LAPIC */
+	bool pit;	/* in-kernel i8254 */
+	bool ioeventfd; /* add_ioeventfd works: queue kicks skip the vCPU's exit to the monitor */
+	bool irqfd;	/* add_irqfd works: devices interrupt without an ioctl per interrupt */
 	unsigned max_vcpus;
 	char missing[256]; /* "", or e.g. "KVM_CAP_PIT2 (no timer)" */
 };
@@ -81,12 +83,22 @@ struct accel_ops {
 	void (*kick)(struct accel_vcpu *vcpu);
 	/* Drives an interrupt line (the IOAPIC/PIC pin) to level; a no-op without an irqchip. */
 	int (*set_irq)(struct accel_vm *vm, unsigned irq, int level);
-	/* The state x86_emulate() works on, and writing its result back: registers, CR2 for a
-	 * page fault, then the exception or software interrupt the action injects. NULL where
-	 * the backend needs no help. */
+	/* Where caps->ioeventfd: a guest write of len bytes equal to datamatch at gpa signals fd
+	 * (an eventfd, borrowed: the accelerator holds its own reference) instead of exiting;
+	 * other values written there still exit as MMIO. */
+	int (*add_ioeventfd)(struct accel_vm *vm, uint64_t gpa, uint32_t len, uint64_t datamatch,
+			     int fd, struct error *err);
+	/* Where caps->irqfd: each write to fd (an eventfd, borrowed) is an edge on gsi. */
+	int (*add_irqfd)(struct accel_vm *vm, unsigned gsi, int fd, struct error *err);
+	/* The state x86_emulate() works on, and writing its result back: registers, the
+	 * extended state where action->xstate (XRSTOR), CR2 for a page fault, then the exception
+	 * or software interrupt the action injects. NULL where the backend needs no help. */
 	int (*get_cpu)(struct accel_vcpu *vcpu, struct x86_cpu *ret, struct error *err);
 	int (*apply_emulation)(struct accel_vcpu *vcpu, const struct x86_cpu *cpu,
 			       const struct x86_emu_action *action, struct error *err);
+	/* XCR0, the XSAVE standard-format image and its layout, read only when x86_emulate()
+	 * meets the XSAVE family. NULL where the backend has none. */
+	int (*get_xstate)(struct accel_vcpu *vcpu, struct x86_xstate *ret, struct error *err);
 	/* One line of registers for error messages: "rip=... rsp=... cr0=...". */
 	void (*format_regs)(struct accel_vcpu *vcpu, char *buf, size_t len);
 	void (*destroy_vcpu)(struct accel_vcpu *vcpu);

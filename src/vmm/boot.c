@@ -192,6 +192,18 @@ static int boot_bzimage(const struct guest_memory *mem, const struct boot_config
 				   X86_BOOT_PARAMS_ADDR, &res->regs, err);
 }
 
+int boot_set_rsdp(const struct guest_memory *mem, const struct boot_result *res, uint64_t rsdp,
+		  struct error *err)
+{
+	switch (res->protocol) {
+	case BOOT_PVH:
+		return pvh_set_rsdp(mem, rsdp, err);
+	case BOOT_LINUX64:
+		return bzimage_set_rsdp(mem, rsdp, err);
+	}
+	return error_set(err, EINVAL, "boot protocol %d: unknown", (int)res->protocol);
+}
+
 int boot_load(const struct guest_memory *mem, const struct boot_config *cfg,
 	      struct boot_result *res, struct error *err)
 {

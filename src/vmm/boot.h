@@ -32,6 +32,10 @@ struct boot_result {
 
 int boot_load(const struct guest_memory *mem, const struct boot_config *cfg,
 	      struct boot_result *res, struct error *err);
+/* Tells the kernel boot_load() placed where the ACPI RSDP is (x86/acpi.h): PVH's
+ * hvm_start_info.rsdp_paddr or boot_params.acpi_rsdp_addr, by res->protocol. */
+int boot_set_rsdp(const struct guest_memory *mem, const struct boot_result *res, uint64_t rsdp,
+		  struct error *err);
 
 /* The PVH entry point of an ELF64 image, checked but not loaded: 0 and *entry, or -ENOEXEC
  * ("no PVH note") / -ENOEXEC ("truncated ...") with err. Exposed for the unit tests. */

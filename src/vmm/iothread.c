@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "util/log.h"
+#include "vmm/sandbox.h"
 
 int iothread_init(struct iothread *io, struct error *err)
 {
@@ -15,6 +16,8 @@ int iothread_init(struct iothread *io, struct error *err)
 
 	memset(io, 0, sizeof(*io));
 	io->epfd = io->stopfd = -1;
+	pthread_mutex_init(&io->lock, NULL);
+	pthread_cond_init(&io->started, NULL);
 	io->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (io->epfd < 0)
 		return error_errno(err, "iothread: epoll_create1");
@@ -54,11 +57,27 @@ void iothread_remove(struct iothread *io, struct iothread_watch *w)
 	epoll_ctl(io->epfd, EPOLL_CTL_DEL, w->fd, NULL);
 }
 
+/* Confines the thread when asked, then tells iothread_start() how it went. */
+static bool begin(struct iothread *io)
+{
+	struct error err = {0};
+	bool ok = !io->confine || sandbox_enter(SANDBOX_IO, &err) == 0;
+
+	pthread_mutex_lock(&io->lock);
+	io->start = err;
+	io->ready = true;
+	pthread_cond_signal(&io->started);
+	pthread_mutex_unlock(&io->lock);
+	return ok;
+}
+
 static void *loop(void *arg)
 {
 	struct iothread *io = arg;
 	struct epoll_event evs[32];
 
+	if (!begin(io))
+		return NULL;
 	for (;;) {
 		int n = epoll_wait(io->epfd, evs, 32, -1);
 		if (n < 0 && errno == EINTR)
@@ -83,6 +102,16 @@ int iothread_start(struct iothread *io, struct error *err)
 	if (r)
 		return error_set(err, r, "iothread: pthread_create: %s", strerror(r));
 	io->running = true;
+	pthread_mutex_lock(&io->lock);
+	while (!io->ready)
+		pthread_cond_wait(&io->started, &io->lock);
+	pthread_mutex_unlock(&io->lock);
+	if (io->start.code) {
+		pthread_join(io->thread, NULL);
+		io->running = false;
+		*err = io->start;
+		return -io->start.code;
+	}
 	return 0;
 }
 
@@ -106,4 +135,6 @@ void iothread_destroy(struct iothread *io)
 	if (io->stopfd >= 0)
 		close(io->stopfd);
 	io->epfd = io->stopfd = -1;
+	pthread_cond_destroy(&io->started);
+	pthread_mutex_destroy(&io->lock);
 }

@@ -31,6 +31,11 @@ struct iothread {
 	int stopfd; /* an eventfd: written by iothread_stop() */
 	pthread_t thread;
 	bool running;
+	bool confine;	    /* set before iothread_start(): enter the I/O thread's sandbox */
+	struct error start; /* what the thread met while starting (code 0: nothing) */
+	pthread_mutex_t lock;
+	pthread_cond_t started;
+	bool ready;
 };
 
 int iothread_init(struct iothread *io, struct error *err);
@@ -43,6 +48,7 @@ int iothread_add(struct iothread *io, struct iothread_watch *w, int fd, uint32_t
 int iothread_modify(struct iothread *io, struct iothread_watch *w, uint32_t events,
 		    struct error *err);
 void iothread_remove(struct iothread *io, struct iothread_watch *w);
+/* Starts the thread and waits until it is confined (io->confine) and looping. */
 int iothread_start(struct iothread *io, struct error *err);
 /* Stops and joins the thread (no handler runs after it returns); safe when never started. */
 void iothread_stop(struct iothread *io);

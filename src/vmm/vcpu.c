@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "util/log.h"
+#include "vmm/sandbox.h"
 #include "vmm/vm.h"
 
 #define VCPU_KICK_SIGNAL (SIGRTMIN + 1)
@@ -65,12 +66,22 @@ static void *map_guest(void *opaque, uint64_t gpa, uint64_t len)
 	return guest_memory_hva(opaque, gpa, len);
 }
 
+static int get_xstate(void *opaque, struct x86_xstate *ret, struct error *err)
+{
+	struct vcpu *v = opaque;
+
+	return v->vm->ops->get_xstate(v->accel, ret, err);
+}
+
 /* The accelerator gave up on an instruction: emulate it here (x86_emulate) and resume, or end
  * the VM with what KVM said and why the monitor cannot do it either. */
 static bool emulate(struct vcpu *v, const struct accel_exit *e)
 {
 	const struct accel_ops *ops = v->vm->ops;
 	struct x86_phys_mem mem = {.opaque = &v->vm->mem, .map = map_guest};
+	struct x86_xstate xstate; /* filled only for the XSAVE family */
+	struct x86_xstate_io xs = {
+	    .opaque = v, .get = ops->get_xstate ? get_xstate : NULL, .buf = &xstate};
 	struct x86_emu_action act;
 	struct x86_cpu cpu;
 	struct error err;
@@ -86,7 +97,7 @@ static bool emulate(struct vcpu *v, const struct accel_exit *e)
 		return false;
 	}
 	rip = cpu.rip;
-	if (x86_emulate(&cpu, &mem, &act, &err) < 0) {
+	if (x86_emulate(&cpu, &mem, &xs, &act, &err) < 0) {
 		snprintf(what, sizeof(what), "%.250s; %.700s", e->detail, err.msg);
 		fail_with_regs(v, EIO, what);
 		return false;
@@ -144,6 +155,10 @@ static void *vcpu_thread(void *arg)
 	struct accel_exit e;
 	struct error err;
 
+	if (v->vm->sandbox && sandbox_enter(SANDBOX_VCPU, &err) < 0) {
+		vm_fail(v->vm, &err);
+		return NULL;
+	}
 	while (!vm_stopping(v->vm)) {
 		if (v->vm->ops->run(v->accel, &e, &err) < 0) {
 			vm_fail(v->vm, &err);

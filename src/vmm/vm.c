@@ -8,7 +8,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util/log.h"
+#include "vmm/sandbox.h"
 #include "vmm/vcpu.h"
+#include "vmm/x86/acpi.h"
+#include "vmm/virtio/attach.h"
 
 #define MIB (1ULL << 20)
 
@@ -50,9 +54,13 @@ void vm_request_stop(struct vm *vm, int status)
 	pthread_mutex_unlock(&vm->lock);
 }
 
+/* Ctrl-Alt-Del on the keyboard: Linux's atkbd turns it into ctrl_alt_del() (a reboot, or SIGINT
+ * to init where init asked for it), which ends the VM. A guest without a keyboard driver never
+ * reads the keys: the caller ends the VM itself after a grace period (vm stop kills). */
 void vm_request_poweroff(struct vm *vm)
 {
-	vm_request_stop(vm, 128 + SIGTERM); /* until the keyboard can send Ctrl-Alt-Del */
+	if (!i8042_press_ctrl_alt_del(&vm->i8042))
+		log_debug("vm: Ctrl-Alt-Del not sent: the guest turned the keyboard off");
 }
 
 void vm_fail(struct vm *vm, const struct error *cause)
@@ -94,6 +102,13 @@ static void serial_irq(void *opaque, int level)
 	vm->ops->set_irq(vm->accel, SERIAL8250_COM1_IRQ, level);
 }
 
+static void i8042_irq(void *opaque, int level)
+{
+	struct vm *vm = opaque;
+
+	vm->ops->set_irq(vm->accel, I8042_KBD_IRQ, level);
+}
+
 static void i8042_reset(void *opaque)
 {
 	vm_request_stop(opaque, 0);
@@ -128,7 +143,7 @@ static int attach_serial(struct vm *vm, int console_fd, struct error *err)
 
 static int attach_i8042(struct vm *vm, struct error *err)
 {
-	i8042_init(&vm->i8042, i8042_reset, vm);
+	i8042_init(&vm->i8042, i8042_reset, i8042_irq, vm);
 	int r = vm_add_device(vm, "i8042", i8042_destroy_dev, &vm->i8042, err);
 	if (r < 0) {
 		i8042_destroy(&vm->i8042);
@@ -147,6 +162,32 @@ static int attach_debug_exit(struct vm *vm, struct error *err)
 	vm->debug_exit = (struct debug_exit){debug_exit, vm};
 	return bus_register(&vm->pio, DEBUG_EXIT_PORT, 1, "debug-exit", debug_exit_io,
 			    &vm->debug_exit, err);
+}
+
+/* ACPI poweroff and reset both end the VM with status 0, as the i8042's reset line does. */
+static void acpi_pm_event(void *opaque, enum acpi_pm_event event)
+{
+	vm_request_stop(opaque, 0);
+}
+
+static int attach_acpi_pm(struct vm *vm, struct error *err)
+{
+	vm->acpi_pm = (struct acpi_pm){acpi_pm_event, vm};
+	return bus_register(&vm->pio, ACPI_PM_PORT, ACPI_PM_NR_PORTS, "acpi-pm", acpi_pm_io,
+			    &vm->acpi_pm, err);
+}
+
+/* The firmware tables describe every device attached so far; the kernel learns where they are
+ * from its boot parameters, which boot_load() has written. */
+static int attach_acpi(struct vm *vm, unsigned cpus, struct error *err)
+{
+	struct acpi_config acpi = {cpus, vm->caps.irqchip, vm->virtio, vm->nvirtio};
+	uint64_t rsdp;
+	int r = acpi_build(&vm->mem, &acpi, &rsdp, err);
+
+	if (r == 0)
+		r = boot_set_rsdp(&vm->mem, &vm->boot, rsdp, err);
+	return r;
 }
 
 static int setup_memory(struct vm *vm, uint64_t size, struct error *err)
@@ -203,7 +244,13 @@ static int build(struct vm *vm, const struct vm_config *cfg, struct error *err)
 	if (r == 0)
 		r = attach_debug_exit(vm, err);
 	if (r == 0)
+		r = attach_acpi_pm(vm, err);
+	if (r == 0)
+		r = virtio_attach_devices(vm, cfg, err);
+	if (r == 0)
 		r = boot_load(&vm->mem, &boot, &vm->boot, err);
+	if (r == 0)
+		r = attach_acpi(vm, cfg->cpus, err);
 	if (r == 0)
 		r = create_vcpus(vm, cfg->cpus, err);
 	return r;
@@ -223,6 +270,7 @@ int vm_create(const struct vm_config *cfg, const struct accel_ops *ops, struct v
 		return error_set(err, ENOMEM, "vm: out of memory");
 	vm->ops = ops ? ops : &accel_kvm_ops;
 	vm->timeout_ms = cfg->timeout_ms;
+	vm->sandbox = !cfg->no_seccomp;
 	pthread_mutex_init(&vm->lock, NULL);
 	pthread_condattr_init(&attr);
 	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
@@ -230,7 +278,9 @@ int vm_create(const struct vm_config *cfg, const struct accel_ops *ops, struct v
 	pthread_condattr_destroy(&attr);
 	bus_init(&vm->pio, "pio");
 	bus_init(&vm->mmio, "mmio");
-	r = build(vm, cfg, err);
+	r = iothread_init(&vm->io, err);
+	if (r == 0)
+		r = build(vm, cfg, err);
 	if (r < 0) {
 		vm_destroy(vm);
 		return r;
@@ -272,6 +322,11 @@ int vm_run(struct vm *vm, int *status, struct error *err)
 	bool ended;
 	int r = vcpu_install_kick(err);
 
+	if (r == 0 && vm->sandbox)
+		r = sandbox_install_report(err);
+	vm->io.confine = vm->sandbox;
+	if (r == 0)
+		r = iothread_start(&vm->io, err);
 	if (r < 0)
 		return r;
 	pthread_mutex_lock(&vm->lock);
@@ -303,6 +358,7 @@ void vm_destroy(struct vm *vm)
 {
 	if (!vm)
 		return;
+	iothread_stop(&vm->io); /* no device handler runs from here on */
 	for (unsigned i = 0; i < vm->ncpus; i++)
 		vcpu_destroy(&vm->vcpus[i]);
 	free(vm->vcpus);
@@ -313,6 +369,7 @@ void vm_destroy(struct vm *vm)
 		if (d->destroy)
 			d->destroy(d->opaque);
 	}
+	iothread_destroy(&vm->io);
 	bus_release(&vm->pio);
 	bus_release(&vm->mmio);
 	guest_memory_release(&vm->mem);

@@ -17,9 +17,11 @@
 #include "vmm/accel.h"
 #include "vmm/boot.h"
 #include "vmm/bus.h"
+#include "vmm/dev/acpi-pm.h"
 #include "vmm/dev/debug-exit.h"
 #include "vmm/dev/i8042.h"
 #include "vmm/dev/serial8250.h"
+#include "vmm/iothread.h"
 #include "vmm/memory.h"
 
 #define VM_MIN_MEMORY	  (4ULL << 20)
@@ -80,17 +82,20 @@ struct vm {
 	struct guest_memory mem;
 	struct bus pio;
 	struct bus mmio;
+	struct iothread io; /* the devices' host side and queue kicks; started by vm_run() */
 	struct vm_device devices[VM_MAX_DEVICES];
 	unsigned ndevices;
 	struct serial8250 serial;
 	struct i8042 i8042;
 	struct debug_exit debug_exit;
+	struct acpi_pm acpi_pm;
 	struct vm_virtio_slot virtio[VM_MAX_VIRTIO];
 	unsigned nvirtio;
 	struct boot_result boot;
 	struct vcpu *vcpus;
 	unsigned ncpus;
 	int64_t timeout_ms;
+	bool sandbox; /* vCPU and I/O threads confine themselves (vmm/sandbox.h) */
 
 	pthread_mutex_t lock; /* guards the fields below */
 	pthread_cond_t cond;

@@ -3,6 +3,10 @@
 #   pvh.elf   ELF with a XEN_ELFNOTE_PHYS32_ENTRY note (PVH entry, 32-bit protected mode)
 #   bzimage   bzImage-shaped image (Linux 64-bit boot protocol)
 #   emul.elf  PVH guest running int3, int $0x40 and lock cmpxchg16b in kernel mode
+#   smp.elf   PVH guest taking PIT interrupts through the PIC and starting the other vCPUs
+#   kbd.elf   PVH guest that brings up the keyboard and waits for Ctrl-Alt-Del (exit 42)
+#   loop.elf  PVH guest timing a CPU-bound loop in ring 3 (bench/vm; -DLOOP_HOST: the host's)
+#   vio.elf   PVH guest driving the virtio-mmio devices (tests/guest/vio.c)
 # Freestanding: no libc, no sanitizers, static, linked at 1 MiB (guest.ld).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
@@ -20,6 +24,18 @@ $CC $CFLAGS -mcmodel=small $LDFLAGS -Wl,-e,pvh_start -o "$out/pvh.elf" \
 # shellcheck disable=SC2086
 $CC $CFLAGS -mcmodel=small $LDFLAGS -Wl,-e,pvh_start -o "$out/emul.elf" \
 	"$here/pvh-entry.S" "$here/emul.c" "$here/lib.c"
+# shellcheck disable=SC2086
+$CC $CFLAGS -mcmodel=small $LDFLAGS -Wl,-e,pvh_start -o "$out/vio.elf" \
+	"$here/pvh-entry.S" "$here/vio.c" "$here/virtio.c" "$here/lib.c"
+# shellcheck disable=SC2086
+$CC $CFLAGS -mcmodel=small $LDFLAGS -Wl,-e,pvh_start -o "$out/kbd.elf" \
+	"$here/pvh-entry.S" "$here/kbd.c" "$here/lib.c"
+# shellcheck disable=SC2086
+$CC $CFLAGS -mcmodel=small $LDFLAGS -Wl,-e,pvh_start -o "$out/loop.elf" \
+	"$here/pvh-entry.S" "$here/loop.c" "$here/lib.c"
+# shellcheck disable=SC2086
+$CC $CFLAGS -mcmodel=small $LDFLAGS -Wl,-e,pvh_start -o "$out/smp.elf" \
+	"$here/pvh-entry.S" "$here/smp.c" "$here/lib.c"
 # shellcheck disable=SC2086
 $CC $CFLAGS -mcmodel=small $LDFLAGS -Wl,-e,bz_start -o "$out/bz.elf" \
 	"$here/bz-entry.S" "$here/bz.c" "$here/lib.c"

@@ -60,8 +60,7 @@ void guest_putdec(uint64_t v)
 	guest_puts(buf + i);
 }
 
-/* The value of "key=" in the command line, or NULL. */
-static const char *find(const char *s, const char *key)
+const char *guest_arg(const char *s, const char *key)
 {
 	for (; *s; s++) {
 		const char *a = s, *b = key;
@@ -80,16 +79,16 @@ static const struct __attribute__((packed)) {
 
 void guest_finish(const char *cmdline)
 {
-	const char *v = find(cmdline, "exit=");
+	const char *v = guest_arg(cmdline, "exit=");
 	unsigned status = 0;
 
-	if (find(cmdline, "reset"))
+	if (guest_arg(cmdline, "reset"))
 		outb(I8042_CMD, 0xfe);
-	if (find(cmdline, "triple")) /* #UD with an empty IDT: #GP, #DF, shutdown */
+	if (guest_arg(cmdline, "triple")) /* #UD with an empty IDT: #GP, #DF, shutdown */
 		__asm__ volatile("lidt %0; ud2" : : "m"(empty_idt));
-	if (find(cmdline, "int3")) /* kvm_pvm cannot emulate int3 in kernel mode */
+	if (guest_arg(cmdline, "int3")) /* kvm_pvm cannot emulate int3 in kernel mode */
 		__asm__ volatile("lidt %0; int3" : : "m"(empty_idt));
-	if (find(cmdline, "hang")) /* for --timeout: halt with interrupts off, forever */
+	if (guest_arg(cmdline, "hang")) /* for --timeout: halt with interrupts off, forever */
 		for (;;)
 			__asm__ volatile("cli; hlt");
 	for (; v && *v >= '0' && *v <= '9'; v++)

@@ -1,6 +1,6 @@
 /* pvh-entry: the PVH test guest's entry. The monitor enters pvh_start in 32-bit protected mode
  * with %ebx = hvm_start_info (the Xen PVH ABI); we switch to long mode on static identity page
- * tables and call pvh_main(start_info). */
+ * tables (0-1 GiB, and 3-4 GiB for the devices) and call pvh_main(start_info). */
 #define XEN_ELFNOTE_PHYS32_ENTRY 18
 
 	.section .note.Xen, "a", @note
@@ -57,11 +57,19 @@ gdt_ptr:
 pml4:	.quad pdpt + 0x3
 	.fill 511, 8, 0
 pdpt:	.quad pd + 0x3
-	.fill 511, 8, 0
+	.fill 2, 8, 0
+	.quad pd_mmio + 0x3		/* 3-4 GiB: the virtio-mmio windows */
+	.fill 508, 8, 0
 pd:
 	.set i, 0
 	.rept 512
 	.quad (i << 21) | 0x83
+	.set i, i + 1
+	.endr
+pd_mmio:
+	.set i, 0
+	.rept 512
+	.quad (0xc0000000 + (i << 21)) | 0x93	/* present, writable, 2 MiB, cache disabled */
 	.set i, i + 1
 	.endr
 stack:	.fill 4096, 1, 0

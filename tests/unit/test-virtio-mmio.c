@@ -1,6 +1,7 @@
 /* test-virtio-mmio: the virtio-mmio register file as a guest driver programs it (identity,
  * feature negotiation, queue setup, status reset, notify) with hostile values ignored, the
- * config window bounds, and virtio-rng filling a buffer through a real ring. */
+ * config window bounds, edge-triggered interrupts, kicks that arrive by eventfd, and virtio-rng
+ * filling a buffer through a real ring. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -296,6 +297,72 @@ static void test_bad_ops(void **state)
 	assert_non_null(strstr(err.msg, "fake"));
 }
 
+struct edge_log {
+	unsigned edges, lows;
+};
+
+static void edge(void *opaque, int level)
+{
+	struct edge_log *l = opaque;
+
+	if (level)
+		l->edges++;
+	else
+		l->lows++;
+}
+
+/* EDGE mode: one edge when InterruptStatus leaves 0, none while it stays set, one more when an
+ * ACK leaves bits the driver had not seen, never a "low". */
+static void test_edge_interrupts(void **state)
+{
+	struct fx *f = *state;
+	struct edge_log log = {0};
+
+	virtio_mmio_set_irq(&f->m, VIRTIO_MMIO_IRQ_EDGE, edge, &log);
+	bring_up(&f->m, 1, 16);
+	virtio_mmio_signal_used(&f->m, 1);
+	assert_int_equal(log.edges, 1);
+	virtio_mmio_signal_used(&f->m, 1); /* still pending: no new edge */
+	assert_int_equal(log.edges, 1);
+	virtio_mmio_needs_reset(&f->m, "test"); /* CONFIG joins VRING: still no new edge */
+	assert_int_equal(rd(&f->m, VIRTIO_MMIO_INTERRUPT_STATUS),
+			 VIRTIO_MMIO_INT_VRING | VIRTIO_MMIO_INT_CONFIG);
+	assert_int_equal(log.edges, 1);
+	wr(&f->m, VIRTIO_MMIO_INTERRUPT_ACK, VIRTIO_MMIO_INT_VRING); /* CONFIG left: edge again */
+	assert_int_equal(log.edges, 2);
+	wr(&f->m, VIRTIO_MMIO_INTERRUPT_ACK, VIRTIO_MMIO_INT_CONFIG);
+	assert_int_equal(rd(&f->m, VIRTIO_MMIO_INTERRUPT_STATUS), 0);
+	assert_int_equal(log.edges, 2);
+	wr(&f->m, VIRTIO_MMIO_STATUS, 0);
+	bring_up(&f->m, 1, 16);
+	virtio_mmio_signal_used(&f->m, 1); /* from 0 again: an edge */
+	assert_int_equal(log.edges, 3);
+	/* The driver asked for no interrupts: none. */
+	wr(&f->m, VIRTIO_MMIO_INTERRUPT_ACK, VIRTIO_MMIO_INT_VRING);
+	f->buf[AVAIL_GPA] = VIRTQ_AVAIL_F_NO_INTERRUPT;
+	virtio_mmio_signal_used(&f->m, 1);
+	assert_int_equal(log.edges, 3);
+	assert_int_equal(log.lows, 0);
+	assert_int_equal(f->irq.changes, 0); /* the LEVEL callback was replaced */
+}
+
+/* A kick that came by eventfd gets the register's checks. */
+static void test_notify_from_outside(void **state)
+{
+	struct fx *f = *state;
+
+	virtio_mmio_notify(&f->m, 1); /* before DRIVER_OK */
+	assert_int_equal(f->fake.notifies, 0);
+	bring_up(&f->m, 1, 16);
+	virtio_mmio_notify(&f->m, 0); /* not ready */
+	virtio_mmio_notify(&f->m, 2); /* out of range */
+	virtio_mmio_notify(&f->m, VIRTIO_MMIO_MAX_QUEUES + 7);
+	assert_int_equal(f->fake.notifies, 0);
+	virtio_mmio_notify(&f->m, 1);
+	assert_int_equal(f->fake.notifies, 1);
+	assert_int_equal(f->fake.last_queue, 1);
+}
+
 static void put_desc(uint8_t *buf, unsigned idx, uint64_t addr, uint32_t len, uint16_t flags,
 		     uint16_t next)
 {
@@ -359,6 +426,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_features, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_queue_registers, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_notify_and_reset, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_edge_interrupts, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_notify_from_outside, setup, teardown),
 	    cmocka_unit_test(test_bad_ops),
 	    cmocka_unit_test_setup_teardown(test_rng, setup, teardown),
 	};

@@ -16,11 +16,19 @@ static void update_irq(struct virtio_mmio *m)
 {
 	int level = m->interrupt_status != 0;
 
-	if (level != m->irq_level) {
-		m->irq_level = level;
-		if (m->irq)
-			m->irq(m->irq_opaque, level);
-	}
+	if (level == m->irq_level)
+		return;
+	m->irq_level = level;
+	if (m->irq && (level || m->irq_mode == VIRTIO_MMIO_IRQ_LEVEL))
+		m->irq(m->irq_opaque, level);
+}
+
+static void ack_irq(struct virtio_mmio *m, uint32_t val)
+{
+	m->interrupt_status &= ~val;
+	update_irq(m);
+	if (m->interrupt_status && m->irq && m->irq_mode == VIRTIO_MMIO_IRQ_EDGE)
+		m->irq(m->irq_opaque, 1);
 }
 
 static bool valid_ops(const struct virtio_device_ops *ops)
@@ -52,6 +60,16 @@ int virtio_mmio_init(struct virtio_mmio *m, const struct virtio_device_ops *ops,
 	m->irq = irq;
 	m->irq_opaque = irq_opaque;
 	return 0;
+}
+
+void virtio_mmio_set_irq(struct virtio_mmio *m, enum virtio_mmio_irq_mode mode,
+			 virtio_mmio_irq_fn *irq, void *irq_opaque)
+{
+	pthread_mutex_lock(&m->lock);
+	m->irq_mode = mode;
+	m->irq = irq;
+	m->irq_opaque = irq_opaque;
+	pthread_mutex_unlock(&m->lock);
 }
 
 void virtio_mmio_destroy(struct virtio_mmio *m)
@@ -241,6 +259,13 @@ static void notify(struct virtio_mmio *m, uint32_t val)
 	m->ops->notify(m, val);
 }
 
+void virtio_mmio_notify(struct virtio_mmio *m, unsigned queue)
+{
+	pthread_mutex_lock(&m->lock);
+	notify(m, queue);
+	pthread_mutex_unlock(&m->lock);
+}
+
 static void write_reg(struct virtio_mmio *m, uint64_t off, uint32_t val)
 {
 	switch (off) {
@@ -261,8 +286,7 @@ static void write_reg(struct virtio_mmio *m, uint64_t off, uint32_t val)
 		notify(m, val);
 		break;
 	case VIRTIO_MMIO_INTERRUPT_ACK:
-		m->interrupt_status &= ~val;
-		update_irq(m);
+		ack_irq(m, val);
 		break;
 	case VIRTIO_MMIO_STATUS:
 		write_status(m, val);

@@ -88,13 +88,24 @@ struct virtio_device_ops {
 
 typedef void virtio_mmio_irq_fn(void *opaque, int level);
 
+/* LEVEL: irq(opaque, 0 or 1) as InterruptStatus becomes zero or non-zero (the default).
+ * EDGE: irq(opaque, 1) once per edge: when InterruptStatus goes from 0 to non-zero, and when an
+ * InterruptACK leaves bits set (bits the driver had not seen yet would otherwise never
+ * interrupt again); for an irqfd or an edge-triggered IOAPIC pin. */
+enum virtio_mmio_irq_mode {
+	VIRTIO_MMIO_IRQ_LEVEL,
+	VIRTIO_MMIO_IRQ_EDGE,
+	VIRTIO_MMIO_IRQ_MAX,
+};
+
 struct virtio_mmio {
 	pthread_mutex_t lock;
 	const struct virtio_device_ops *ops;
 	void *dev;			/* borrowed: the device model's state */
 	const struct guest_memory *mem; /* borrowed */
-	virtio_mmio_irq_fn *irq;	/* level-triggered; may be NULL */
+	virtio_mmio_irq_fn *irq;	/* may be NULL */
 	void *irq_opaque;
+	enum virtio_mmio_irq_mode irq_mode;
 	int irq_level;
 	uint32_t status;
 	uint32_t device_features_sel, driver_features_sel;
@@ -112,8 +123,15 @@ int virtio_mmio_init(struct virtio_mmio *m, const struct virtio_device_ops *ops,
 		     const struct guest_memory *mem, virtio_mmio_irq_fn *irq, void *irq_opaque,
 		     struct error *err);
 void virtio_mmio_destroy(struct virtio_mmio *m);
+/* Replaces the interrupt callback and its mode (virtio_mmio_init() sets LEVEL); for the code
+ * that attaches the device, before the guest runs. irq_opaque: borrowed. */
+void virtio_mmio_set_irq(struct virtio_mmio *m, enum virtio_mmio_irq_mode mode,
+			 virtio_mmio_irq_fn *irq, void *irq_opaque);
 /* bus_handler_fn for the VIRTIO_MMIO_SIZE window; opaque is the struct virtio_mmio. */
 void virtio_mmio_io(void *opaque, uint64_t offset, uint8_t *data, uint32_t len, bool is_write);
+/* A QueueNotify that arrived another way (an ioeventfd, read on the I/O thread): takes the
+ * lock and checks queue as a write of the register would before the device sees it. */
+void virtio_mmio_notify(struct virtio_mmio *m, unsigned queue);
 
 /* For device callbacks (lock held). Queue i (< ops->num_queues) or NULL. */
 struct virtq *virtio_mmio_queue(struct virtio_mmio *m, unsigned i);

@@ -134,3 +134,12 @@ int bzimage_load(const struct guest_memory *mem, const uint8_t *img, size_t len,
 		return error_set(err, EFAULT, "boot_params: not in guest RAM");
 	return 0;
 }
+
+int bzimage_set_rsdp(const struct guest_memory *mem, uint64_t rsdp, struct error *err)
+{
+	uint64_t gpa = X86_BOOT_PARAMS_ADDR + offsetof(struct boot_params, acpi_rsdp_addr);
+
+	if (guest_memory_write(mem, gpa, &rsdp, sizeof(rsdp)) < 0)
+		return error_set(err, EFAULT, "boot_params: not in guest RAM");
+	return 0;
+}

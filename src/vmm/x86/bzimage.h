@@ -35,5 +35,7 @@ int bzimage_parse(const uint8_t *img, size_t len, struct bzimage_info *info, str
 int bzimage_load(const struct guest_memory *mem, const uint8_t *img, size_t len,
 		 const struct bzimage_info *info, const char *cmdline, uint64_t initrd_gpa,
 		 uint64_t initrd_size, struct error *err);
+/* Sets acpi_rsdp_addr (boot protocol 2.14) in the boot_params bzimage_load() wrote. */
+int bzimage_set_rsdp(const struct guest_memory *mem, uint64_t rsdp, struct error *err);
 
 #endif

@@ -41,3 +41,15 @@ unsigned x86_cpuid_patch(struct kvm_cpuid_entry2 *e, unsigned n, unsigned cap, u
 		add_kvm_signature(&e[n++]);
 	return n;
 }
+
+void x86_cpuid_xstate_layout(const struct kvm_cpuid_entry2 *e, unsigned n, struct x86_xstate *xs)
+{
+	memset(xs->offset, 0, sizeof(xs->offset));
+	memset(xs->size, 0, sizeof(xs->size));
+	for (unsigned i = 0; i < n; i++) {
+		if (e[i].function != 0xd || e[i].index < 2 || e[i].index >= X86_XSTATE_COMPONENTS)
+			continue;
+		xs->offset[e[i].index] = e[i].ebx;
+		xs->size[e[i].index] = e[i].eax;
+	}
+}

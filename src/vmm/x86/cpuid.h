@@ -4,6 +4,8 @@
 
 #include <linux/kvm.h>
 
+#include "vmm/x86/xsave.h"
+
 #define X86_CPUID_HYPERVISOR_BIT (1u << 31) /* leaf 1 ecx */
 #define X86_CPUID_KVM_SIGNATURE	 0x40000000u
 
@@ -11,5 +13,9 @@
  * in leaf 1 and the x2APIC id in leaves 0xb/0x1f, and KVM's signature leaf when missing.
  * Returns the new number of entries. */
 unsigned x86_cpuid_patch(struct kvm_cpuid_entry2 *e, unsigned n, unsigned cap, unsigned vcpu_id);
+
+/* Fills xs->offset[] and xs->size[] from leaf 0xd's subleaves 2 and up (EBX and EAX: where each
+ * component lies in the standard XSAVE format); components with no subleaf get 0. */
+void x86_cpuid_xstate_layout(const struct kvm_cpuid_entry2 *e, unsigned n, struct x86_xstate *xs);
 
 #endif

@@ -19,7 +19,8 @@ struct x86_e820_entry {
 };
 
 /* Fills out[] (room for max entries) from mem's regions: low RAM up to the EBDA, the legacy
- * hole reserved, RAM from 1 MiB, and RAM above 4 GiB. Returns the number of entries. */
+ * hole reserved (it holds the ACPI tables, x86/acpi.h), RAM from 1 MiB, and RAM above 4 GiB.
+ * Returns the number of entries. */
 size_t x86_e820_build(const struct guest_memory *mem, struct x86_e820_entry *out, size_t max);
 
 #endif

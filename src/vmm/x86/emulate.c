@@ -5,36 +5,17 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "vmm/x86/emulate-insn.h"
+
 #define CR0_PE	  1ULL
 #define EFER_LMA  (1ULL << 10)
-#define VEC_BP	  3
-#define VEC_UD	  6
-#define VEC_NM	  7
 #define CR0_MP_TS 0xaULL
-#define VEC_GP	  13
-#define VEC_PF	  14
-#define REX_B	  0x1
-#define REX_X	  0x2
-#define REX_R	  0x4
-#define REX_W	  0x8
 #define SEG_NONE  0
 #define SEG_FS	  1
 #define SEG_GS	  2
 #define RFLAGS_AC (1ULL << 18)
 
-/* One instruction being decoded. */
-struct insn {
-	uint8_t bytes[X86_INSN_MAX];
-	unsigned avail; /* bytes fetched (fewer at the end of mapped memory) */
-	unsigned len;	/* bytes consumed */
-	bool lock, rep, repne, opsize, addrsize;
-	unsigned seg;
-	uint8_t rex;
-	uint8_t mod, reg, rm;
-	uint64_t ea; /* effective address of a memory operand (segment base included) */
-};
-
-static bool long_mode(const struct x86_cpu *cpu)
+bool x86_insn_long_mode(const struct x86_cpu *cpu)
 {
 	return (cpu->efer & EFER_LMA) && cpu->cs_l;
 }
@@ -57,8 +38,8 @@ static const char *hex_bytes(const uint8_t *b, unsigned n, char *buf, size_t siz
 }
 
 /* Ends emulation: "cannot emulate WHAT at rip 0x...: WHY (bytes ...)". */
-static int refuse(const struct x86_cpu *cpu, const struct insn *in, const char *what,
-		  const char *why, struct error *err)
+int x86_insn_refuse(const struct x86_cpu *cpu, const struct x86_insn *in, const char *what,
+		    const char *why, struct error *err)
 {
 	char hex[3 * X86_INSN_MAX + 1];
 
@@ -68,10 +49,11 @@ static int refuse(const struct x86_cpu *cpu, const struct insn *in, const char *
 }
 
 /* Fetches up to X86_INSN_MAX bytes at cs:rip through the guest's page tables. */
-static int fetch(const struct x86_cpu *cpu, const struct x86_phys_mem *mem, struct insn *in,
+static int fetch(const struct x86_cpu *cpu, const struct x86_phys_mem *mem, struct x86_insn *in,
 		 struct error *err)
 {
-	uint64_t linear = long_mode(cpu) ? cpu->rip : (cpu->cs_base + cpu->rip) & 0xffffffffULL;
+	uint64_t linear =
+	    x86_insn_long_mode(cpu) ? cpu->rip : (cpu->cs_base + cpu->rip) & 0xffffffffULL;
 	struct x86_paging pg;
 	uint64_t gpa = 0;
 	const uint8_t *p;
@@ -103,7 +85,7 @@ static int fetch(const struct x86_cpu *cpu, const struct x86_phys_mem *mem, stru
 	return 0;
 }
 
-static bool next(struct insn *in, uint8_t *ret)
+static bool next(struct x86_insn *in, uint8_t *ret)
 {
 	if (in->len >= in->avail)
 		return false;
@@ -112,12 +94,12 @@ static bool next(struct insn *in, uint8_t *ret)
 }
 
 /* Consumes the legacy and REX prefixes. */
-static void decode_prefixes(const struct x86_cpu *cpu, struct insn *in)
+static void decode_prefixes(const struct x86_cpu *cpu, struct x86_insn *in)
 {
 	for (; in->len < in->avail; in->len++) {
 		uint8_t b = in->bytes[in->len];
 
-		if (long_mode(cpu) && (b & 0xf0) == 0x40) {
+		if (x86_insn_long_mode(cpu) && (b & 0xf0) == 0x40) {
 			in->rex = b;
 			continue;
 		}
@@ -155,7 +137,7 @@ static void decode_prefixes(const struct x86_cpu *cpu, struct insn *in)
 	}
 }
 
-static bool read_disp(struct insn *in, unsigned size, int64_t *ret)
+static bool read_disp(struct x86_insn *in, unsigned size, int64_t *ret)
 {
 	uint8_t b[4] = {0};
 
@@ -173,15 +155,15 @@ static bool read_disp(struct insn *in, unsigned size, int64_t *ret)
 }
 
 /* The base/index part of a SIB byte; *no_base when the encoding has disp32 instead. */
-static bool decode_sib(const struct x86_cpu *cpu, struct insn *in, uint64_t *ea, bool *no_base)
+static bool decode_sib(const struct x86_cpu *cpu, struct x86_insn *in, uint64_t *ea, bool *no_base)
 {
 	uint8_t sib;
 	unsigned index, base;
 
 	if (!next(in, &sib))
 		return false;
-	index = ((sib >> 3) & 7) | ((in->rex & REX_X) ? 8 : 0);
-	base = (sib & 7) | ((in->rex & REX_B) ? 8 : 0);
+	index = ((sib >> 3) & 7) | ((in->rex & X86_REX_X) ? 8 : 0);
+	base = (sib & 7) | ((in->rex & X86_REX_B) ? 8 : 0);
 	if (index != X86_RSP)
 		*ea += cpu->gpr[index] << (sib >> 6);
 	*no_base = (sib & 7) == 5 && in->mod == 0;
@@ -191,7 +173,7 @@ static bool decode_sib(const struct x86_cpu *cpu, struct insn *in, uint64_t *ea,
 }
 
 /* ModRM (64-bit addressing, or 32-bit with 0x67) for an instruction with no immediate. */
-static bool decode_modrm(const struct x86_cpu *cpu, struct insn *in)
+static bool decode_modrm(const struct x86_cpu *cpu, struct x86_insn *in)
 {
 	uint8_t m;
 	uint64_t ea = 0;
@@ -201,8 +183,8 @@ static bool decode_modrm(const struct x86_cpu *cpu, struct insn *in)
 	if (!next(in, &m))
 		return false;
 	in->mod = m >> 6;
-	in->reg = ((m >> 3) & 7) | ((in->rex & REX_R) ? 8 : 0);
-	in->rm = (m & 7) | ((in->rex & REX_B) ? 8 : 0);
+	in->reg = ((m >> 3) & 7) | ((in->rex & X86_REX_R) ? 8 : 0);
+	in->rm = (m & 7) | ((in->rex & X86_REX_B) ? 8 : 0);
 	if (in->mod == 3)
 		return true;
 	if ((m & 7) == 4) {
@@ -225,22 +207,22 @@ static bool decode_modrm(const struct x86_cpu *cpu, struct insn *in)
 	return true;
 }
 
-static void advance(struct x86_cpu *cpu, const struct insn *in)
+void x86_insn_advance(struct x86_cpu *cpu, const struct x86_insn *in)
 {
 	cpu->rip += in->len;
-	if (!long_mode(cpu))
+	if (!x86_insn_long_mode(cpu))
 		cpu->rip &= cpu->cs_db ? 0xffffffffULL : 0xffffULL;
 }
 
-static void inject(struct x86_emu_action *act, enum x86_event_type type, uint8_t vector)
+void x86_insn_inject(struct x86_emu_action *act, enum x86_event_type type, uint8_t vector)
 {
 	act->event = type;
 	act->vector = vector;
 }
 
-static void inject_error(struct x86_emu_action *act, uint8_t vector, uint32_t code)
+void x86_insn_inject_error(struct x86_emu_action *act, uint8_t vector, uint32_t code)
 {
-	inject(act, X86_EVENT_EXCEPTION, vector);
+	x86_insn_inject(act, X86_EVENT_EXCEPTION, vector);
 	act->has_error_code = true;
 	act->error_code = code;
 }
@@ -273,34 +255,36 @@ static bool cas8(void *p, uint64_t *lo, uint64_t *hi, uint64_t nlo, uint64_t nhi
 	return ok;
 }
 
-/* The guest-physical address of the operand, or an exception in act (returns 1). */
-static int operand_gpa(struct x86_cpu *cpu, const struct x86_phys_mem *mem, uint64_t ea,
-		       struct x86_emu_action *act, uint64_t *ret_gpa, struct error *err)
+/* The guest-physical address of the operand for access (enum x86_access), or an exception in
+ * act (returns 1). */
+int x86_insn_operand_gpa(struct x86_cpu *cpu, const struct x86_phys_mem *mem, uint64_t ea,
+			 unsigned access, struct x86_emu_action *act, uint64_t *ret_gpa,
+			 struct error *err)
 {
 	struct x86_paging pg;
 	uint32_t code = 0;
 	int r;
 
 	paging_of(cpu, &pg);
-	r = x86_pagewalk(mem, &pg, ea, X86_ACCESS_WRITE, ret_gpa, &code, err);
+	r = x86_pagewalk(mem, &pg, ea, access, ret_gpa, &code, err);
 	if (r == -EFAULT) {
-		inject_error(act, VEC_PF, code);
+		x86_insn_inject_error(act, X86_VEC_PF, code);
 		cpu->cr2 = ea;
 		act->set_cr2 = true;
 		return 1;
 	}
 	if (r == -EINVAL) {
-		inject_error(act, VEC_GP, 0);
+		x86_insn_inject_error(act, X86_VEC_GP, 0);
 		return 1;
 	}
 	return r;
 }
 
 /* cmpxchg8b m64 / cmpxchg16b m128 (0f c7 /1) in 64-bit mode. */
-static int emulate_cmpxchg(struct x86_cpu *cpu, const struct x86_phys_mem *mem, struct insn *in,
+static int emulate_cmpxchg(struct x86_cpu *cpu, const struct x86_phys_mem *mem, struct x86_insn *in,
 			   struct x86_emu_action *act, struct error *err)
 {
-	bool wide = in->rex & REX_W;
+	bool wide = in->rex & X86_REX_W;
 	unsigned size = wide ? 16 : 8;
 	uint64_t gpa = 0;
 	void *p;
@@ -309,23 +293,23 @@ static int emulate_cmpxchg(struct x86_cpu *cpu, const struct x86_phys_mem *mem, 
 
 	act->what = wide ? "cmpxchg16b" : "cmpxchg8b";
 	if (in->mod == 3 || in->rep || in->repne) {
-		inject(act, X86_EVENT_EXCEPTION, VEC_UD);
+		x86_insn_inject(act, X86_EVENT_EXCEPTION, X86_VEC_UD);
 		return 0;
 	}
 	if (wide && (in->ea & 15)) {
-		inject_error(act, VEC_GP, 0);
+		x86_insn_inject_error(act, X86_VEC_GP, 0);
 		return 0;
 	}
 	if ((in->ea & (X86_PAGE_SIZE - 1)) + size > X86_PAGE_SIZE)
-		return refuse(cpu, in, act->what, "the operand crosses a page", err);
-	r = operand_gpa(cpu, mem, in->ea, act, &gpa, err);
+		return x86_insn_refuse(cpu, in, act->what, "the operand crosses a page", err);
+	r = x86_insn_operand_gpa(cpu, mem, in->ea, X86_ACCESS_WRITE, act, &gpa, err);
 	if (r != 0)
 		return r < 0 ? error_wrap(err, "%s at rip 0x%llx", act->what,
 					  (unsigned long long)cpu->rip)
 			     : 0;
 	p = mem->map(mem->opaque, gpa, size);
 	if (!p)
-		return refuse(cpu, in, act->what, "the operand is not in guest RAM", err);
+		return x86_insn_refuse(cpu, in, act->what, "the operand is not in guest RAM", err);
 	if (wide)
 		equal = cas16(p, &cpu->gpr[X86_RAX], &cpu->gpr[X86_RDX], cpu->gpr[X86_RBX],
 			      cpu->gpr[X86_RCX]);
@@ -333,46 +317,43 @@ static int emulate_cmpxchg(struct x86_cpu *cpu, const struct x86_phys_mem *mem, 
 		equal = cas8(p, &cpu->gpr[X86_RAX], &cpu->gpr[X86_RDX], cpu->gpr[X86_RBX],
 			     cpu->gpr[X86_RCX]);
 	cpu->rflags = equal ? cpu->rflags | X86_RFLAGS_ZF : cpu->rflags & ~X86_RFLAGS_ZF;
-	advance(cpu, in);
+	x86_insn_advance(cpu, in);
 	return 0;
 }
 
-/* The XSAVE family by its ModRM reg field, or NULL. */
-static const char *xsave_name(const struct insn *in, uint8_t op)
+/* The compacted XSAVE forms (0f c7 /3 /4 /5 with a memory operand) by ModRM reg, or NULL. */
+static const char *compacted_name(const struct x86_insn *in)
 {
-	static const char *const ae[8] = {[4] = "xsave", [5] = "xrstor", [6] = "xsaveopt"};
 	static const char *const c7[8] = {[3] = "xrstors", [4] = "xsavec", [5] = "xsaves"};
 
 	if (in->mod == 3 || in->opsize || in->rep || in->repne)
 		return NULL;
-	return op == 0xae ? ae[in->reg & 7] : c7[in->reg & 7];
+	return c7[in->reg & 7];
 }
 
 /* clac (0f 01 ca) and stac (0f 01 cb): RFLAGS.AC, kernel mode only. */
-static int emulate_0f01(struct x86_cpu *cpu, struct insn *in, struct x86_emu_action *act,
+static int emulate_0f01(struct x86_cpu *cpu, struct x86_insn *in, struct x86_emu_action *act,
 			struct error *err)
 {
 	uint8_t m;
 
 	if (!next(in, &m) || (m != 0xca && m != 0xcb))
-		return refuse(cpu, in, "instruction", "not one the monitor emulates", err);
+		return x86_insn_refuse(cpu, in, "instruction", "not one the monitor emulates", err);
 	act->what = m == 0xca ? "clac" : "stac";
 	if (cpu->cpl != 0 || in->lock) {
-		inject(act, X86_EVENT_EXCEPTION, VEC_UD);
+		x86_insn_inject(act, X86_EVENT_EXCEPTION, X86_VEC_UD);
 		return 0;
 	}
 	cpu->rflags = m == 0xca ? cpu->rflags & ~RFLAGS_AC : cpu->rflags | RFLAGS_AC;
-	advance(cpu, in);
+	x86_insn_advance(cpu, in);
 	return 0;
 }
 
-/* The source operand of popcnt: a register or memory (read through the page tables). */
-static int read_source(struct x86_cpu *cpu, const struct x86_phys_mem *mem, struct insn *in,
-		       unsigned size, struct x86_emu_action *act, uint64_t *ret, struct error *err)
+/* A source operand of size bytes: a register or memory (read through the page tables). */
+int x86_insn_read(struct x86_cpu *cpu, const struct x86_phys_mem *mem, struct x86_insn *in,
+		  unsigned size, struct x86_emu_action *act, uint64_t *ret, struct error *err)
 {
-	struct x86_paging pg;
 	uint64_t gpa = 0;
-	uint32_t code = 0;
 	const uint8_t *p;
 	int r;
 
@@ -382,38 +363,31 @@ static int read_source(struct x86_cpu *cpu, const struct x86_phys_mem *mem, stru
 		return 0;
 	}
 	if ((in->ea & (X86_PAGE_SIZE - 1)) + size > X86_PAGE_SIZE)
-		return refuse(cpu, in, act->what, "the operand crosses a page", err);
-	paging_of(cpu, &pg);
-	r = x86_pagewalk(mem, &pg, in->ea, X86_ACCESS_READ, &gpa, &code, err);
-	if (r == -EFAULT || r == -EINVAL) {
-		inject_error(act, r == -EFAULT ? VEC_PF : VEC_GP, r == -EFAULT ? code : 0);
-		cpu->cr2 = r == -EFAULT ? in->ea : cpu->cr2;
-		act->set_cr2 = r == -EFAULT;
-		return 1;
-	}
-	if (r < 0)
+		return x86_insn_refuse(cpu, in, act->what, "the operand crosses a page", err);
+	r = x86_insn_operand_gpa(cpu, mem, in->ea, X86_ACCESS_READ, act, &gpa, err);
+	if (r != 0)
 		return r;
 	p = mem->map(mem->opaque, gpa, size);
 	if (!p)
-		return refuse(cpu, in, act->what, "the operand is not in guest RAM", err);
+		return x86_insn_refuse(cpu, in, act->what, "the operand is not in guest RAM", err);
 	memcpy(ret, p, size);
 	return 0;
 }
 
 /* popcnt r, r/m (f3 0f b8): 16, 32 or 64 bits; ZF when the source is 0, other flags 0. */
-static int emulate_popcnt(struct x86_cpu *cpu, const struct x86_phys_mem *mem, struct insn *in,
+static int emulate_popcnt(struct x86_cpu *cpu, const struct x86_phys_mem *mem, struct x86_insn *in,
 			  struct x86_emu_action *act, struct error *err)
 {
-	unsigned size = (in->rex & REX_W) ? 8 : in->opsize ? 2 : 4;
+	unsigned size = (in->rex & X86_REX_W) ? 8 : in->opsize ? 2 : 4;
 	uint64_t src, *dst = &cpu->gpr[in->reg];
 	int r;
 
 	act->what = "popcnt";
 	if (in->lock) {
-		inject(act, X86_EVENT_EXCEPTION, VEC_UD);
+		x86_insn_inject(act, X86_EVENT_EXCEPTION, X86_VEC_UD);
 		return 0;
 	}
-	r = read_source(cpu, mem, in, size, act, &src, err);
+	r = x86_insn_read(cpu, mem, in, size, act, &src, err);
 	if (r != 0)
 		return r < 0 ? r : 0;
 	if (size < 8)
@@ -424,74 +398,79 @@ static int emulate_popcnt(struct x86_cpu *cpu, const struct x86_phys_mem *mem, s
 		*dst = (uint64_t)__builtin_popcountll(src);
 	cpu->rflags &= ~0x8d5ULL; /* CF PF AF ZF SF OF */
 	cpu->rflags |= src ? 0 : X86_RFLAGS_ZF;
-	advance(cpu, in);
+	x86_insn_advance(cpu, in);
 	return 0;
 }
 
-/* Two-byte opcodes: 0f 01 (clac/stac), 0f b8 (popcnt), 0f c7 and 0f ae. */
-static int emulate_0f(struct x86_cpu *cpu, const struct x86_phys_mem *mem, struct insn *in,
+/* Two-byte opcodes: 0f 01 (clac/stac), 0f b8 (popcnt), 0f c7 and 0f ae (the XSAVE family). */
+static int emulate_0f(struct x86_cpu *cpu, const struct x86_phys_mem *mem,
+		      const struct x86_xstate_io *xs, struct x86_insn *in,
 		      struct x86_emu_action *act, struct error *err)
 {
 	const char *name;
 	uint8_t op;
 
 	if (!next(in, &op) || (op != 0xc7 && op != 0xae && op != 0x01 && op != 0xb8))
-		return refuse(cpu, in, "instruction", "not one the monitor emulates", err);
+		return x86_insn_refuse(cpu, in, "instruction", "not one the monitor emulates", err);
 	if (op == 0x01)
 		return emulate_0f01(cpu, in, act, err);
 	if (!decode_modrm(cpu, in))
-		return refuse(cpu, in, "instruction", "truncated", err);
-	if (op == 0xb8 && in->rep && long_mode(cpu))
+		return x86_insn_refuse(cpu, in, "instruction", "truncated", err);
+	if (op == 0xb8 && in->rep && x86_insn_long_mode(cpu))
 		return emulate_popcnt(cpu, mem, in, act, err);
-	name = xsave_name(in, op);
+	if (op == 0xae)
+		return x86_insn_0fae(cpu, mem, xs, in, act, err);
+	name = compacted_name(in);
 	if (name)
-		return refuse(cpu, in, name,
-			      "the XSAVE family is not supported (hide XSAVE from the guest)", err);
+		return x86_insn_refuse(cpu, in, name, "the compacted XSAVE forms are not emulated",
+				       err);
 	if (op != 0xc7 || (in->reg & 7) != 1)
-		return refuse(cpu, in, "instruction", "not one the monitor emulates", err);
-	if (!long_mode(cpu))
-		return refuse(cpu, in, "cmpxchg8b", "only 64-bit mode is supported", err);
+		return x86_insn_refuse(cpu, in, "instruction", "not one the monitor emulates", err);
+	if (!x86_insn_long_mode(cpu))
+		return x86_insn_refuse(cpu, in, "cmpxchg8b", "only 64-bit mode is supported", err);
 	return emulate_cmpxchg(cpu, mem, in, act, err);
 }
 
-static int dispatch(struct x86_cpu *cpu, const struct x86_phys_mem *mem, struct insn *in,
-		    struct x86_emu_action *act, struct error *err)
+static int dispatch(struct x86_cpu *cpu, const struct x86_phys_mem *mem,
+		    const struct x86_xstate_io *xs, struct x86_insn *in, struct x86_emu_action *act,
+		    struct error *err)
 {
 	uint8_t op, n;
 
 	if (!next(in, &op))
-		return refuse(cpu, in, "instruction", "only prefixes", err);
+		return x86_insn_refuse(cpu, in, "instruction", "only prefixes", err);
 	switch (op) {
 	case 0xcc:
 		act->what = "int3";
-		advance(cpu, in);
-		inject(act, X86_EVENT_EXCEPTION, VEC_BP);
+		x86_insn_advance(cpu, in);
+		x86_insn_inject(act, X86_EVENT_EXCEPTION, X86_VEC_BP);
 		return 0;
 	case 0xcd:
 		act->what = "int n";
 		if (!next(in, &n))
-			return refuse(cpu, in, "int n", "truncated", err);
-		advance(cpu, in);
-		inject(act, n == VEC_BP ? X86_EVENT_EXCEPTION : X86_EVENT_SOFT_INTERRUPT, n);
+			return x86_insn_refuse(cpu, in, "int n", "truncated", err);
+		x86_insn_advance(cpu, in);
+		x86_insn_inject(
+		    act, n == X86_VEC_BP ? X86_EVENT_EXCEPTION : X86_EVENT_SOFT_INTERRUPT, n);
 		return 0;
 	case 0x9b: /* fwait: #NM with CR0.MP and TS; no x87 exception is ever pending here */
 		act->what = "fwait";
 		if ((cpu->cr0 & CR0_MP_TS) == CR0_MP_TS)
-			inject(act, X86_EVENT_EXCEPTION, VEC_NM);
+			x86_insn_inject(act, X86_EVENT_EXCEPTION, X86_VEC_NM);
 		else
-			advance(cpu, in);
+			x86_insn_advance(cpu, in);
 		return 0;
 	case 0x0f:
-		return emulate_0f(cpu, mem, in, act, err);
+		return emulate_0f(cpu, mem, xs, in, act, err);
 	default:
-		return refuse(cpu, in, "instruction", "not one the monitor emulates", err);
+		return x86_insn_refuse(cpu, in, "instruction", "not one the monitor emulates", err);
 	}
 }
 
-int x86_emulate(struct x86_cpu *cpu, const struct x86_phys_mem *mem, struct x86_emu_action *ret,
-		struct error *err)
+int x86_emulate(struct x86_cpu *cpu, const struct x86_phys_mem *mem, const struct x86_xstate_io *xs,
+		struct x86_emu_action *ret, struct error *err)
 {
-	struct insn in = {0};
+	struct x86_insn in = {0};
 	int r;
 
 	memset(ret, 0, sizeof(*ret));
@@ -503,7 +482,7 @@ int x86_emulate(struct x86_cpu *cpu, const struct x86_phys_mem *mem, struct x86_
 	if (r < 0)
 		return r;
 	decode_prefixes(cpu, &in);
-	r = dispatch(cpu, mem, &in, ret, err);
+	r = dispatch(cpu, mem, xs, &in, ret, err);
 	memcpy(ret->insn, in.bytes, in.len);
 	ret->insn_len = in.len;
 	return r;

@@ -1,8 +1,8 @@
 /* x86_emulate: the instructions the accelerator could not emulate, finished in the monitor.
  *
  * kvm_pvm (KVM without VT-x/AMD-V) runs guest kernel code through KVM's instruction emulator,
- * which gives up on int3, int n, lock cmpxchg16b, clac/stac, popcnt, fwait and xrstor
- * (KVM_EXIT_INTERNAL_ERROR). The monitor
+ * which gives up on int3, int n, lock cmpxchg16b, clac/stac, popcnt, fwait, the XSAVE family
+ * and ldmxcsr (KVM_EXIT_INTERNAL_ERROR). The monitor
  * then reads the vCPU state, calls x86_emulate() and applies the action it returns:
  *   int3 / int 3     rip += length, inject #BP (a trap: the handler returns after it);
  *   int n            rip += length, inject software interrupt n;
@@ -12,7 +12,12 @@
  *   cmpxchg8b/16b    done atomically on guest RAM (64-bit mode), registers and ZF updated;
  *                    a fault on the operand is injected (#PF with CR2, #GP, #UD) as the CPU
  *                    would raise it;
- *   xsave family     refused with a clear reason;
+ *   xsave, xsaveopt, xrstor (and their 64 forms), standard format, 64-bit mode: the vCPU's
+ *                    extended state (struct x86_xstate, read only for them) to or from the
+ *                    guest's XSAVE area (xsave.h), faults injected as the CPU raises them;
+ *   ldmxcsr, stmxcsr MXCSR in that state (kernel_fpu_begin), 64-bit mode;
+ *   xsavec, xsaves, xrstors (the compacted forms) refused: kvm_pvm offers no XSAVES, and
+ *                    Linux uses the compacted format only with it;
  *   anything else    refused with the bytes, rip and reason.
  * No KVM here: the caller passes the registers and a guest-physical memory callback (the
  * instruction bytes are fetched through the guest's page tables). A guest cannot make it fail
@@ -26,6 +31,7 @@
 
 #include "util/error.h"
 #include "vmm/x86/pagewalk.h"
+#include "vmm/x86/xsave.h"
 
 #define X86_INSN_MAX 15
 
@@ -43,7 +49,8 @@ enum x86_gpr {
 	X86_GPR_MAX,
 };
 
-#define X86_RFLAGS_ZF (1ULL << 6)
+#define X86_RFLAGS_ZF	(1ULL << 6)
+#define X86_CR4_OSXSAVE (1ULL << 18)
 
 /* The vCPU state the emulator reads and updates. */
 struct x86_cpu {
@@ -67,16 +74,27 @@ struct x86_emu_action {
 	uint8_t vector;
 	bool has_error_code;
 	uint32_t error_code;
-	bool set_cr2;	  /* a #PF: cpu->cr2 holds the faulting address */
-	const char *what; /* "int3", "int n", "cmpxchg16b", ... (static) */
+	bool set_cr2;			 /* a #PF: cpu->cr2 holds the faulting address */
+	const struct x86_xstate *xstate; /* XRSTOR: write this extended state back first */
+	const char *what;		 /* "int3", "int n", "cmpxchg16b", ... (static) */
 	uint8_t insn[X86_INSN_MAX];
 	unsigned insn_len; /* bytes decoded */
 };
 
+/* Where x86_emulate gets the vCPU's extended state, only for the XSAVE family. */
+struct x86_xstate_io {
+	void *opaque; /* borrowed, passed to get() */
+	/* Fills *ret: XCR0, the component layout and the state itself. */
+	int (*get)(void *opaque, struct x86_xstate *ret, struct error *err);
+	struct x86_xstate *buf; /* caller-owned; an XRSTOR's action points at it */
+};
+
 /* Emulates the instruction at cpu->rip. 0: cpu is updated (rip, registers, flags, cr2) and
- * *ret says what to inject; -errno: the VM cannot go on, err names the instruction (rip and
- * bytes) and why (unsupported instruction, rip not mapped, page tables outside RAM). */
-int x86_emulate(struct x86_cpu *cpu, const struct x86_phys_mem *mem, struct x86_emu_action *ret,
-		struct error *err);
+ * *ret says what to write back and inject; -errno: the VM cannot go on, err names the
+ * instruction (rip and bytes) and why (unsupported instruction, rip not mapped, page tables
+ * outside RAM). xs may be NULL where the accelerator has no extended state to give (the XSAVE
+ * family is then refused). */
+int x86_emulate(struct x86_cpu *cpu, const struct x86_phys_mem *mem, const struct x86_xstate_io *xs,
+		struct x86_emu_action *ret, struct error *err);
 
 #endif

@@ -2,6 +2,7 @@
 #include "vmm/x86/pvh.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "vmm/x86/e820.h"
@@ -21,6 +22,15 @@ static int write_memmap(const struct guest_memory *mem, struct hvm_start_info *s
 	}
 	si->memmap_paddr = X86_PVH_MEMMAP_ADDR;
 	si->memmap_entries = (uint32_t)n;
+	return 0;
+}
+
+int pvh_set_rsdp(const struct guest_memory *mem, uint64_t rsdp, struct error *err)
+{
+	uint64_t gpa = X86_START_INFO_ADDR + offsetof(struct hvm_start_info, rsdp_paddr);
+
+	if (guest_memory_write(mem, gpa, &rsdp, sizeof(rsdp)) < 0)
+		return error_set(err, EFAULT, "PVH start_info: not in guest RAM");
 	return 0;
 }
 

@@ -43,5 +43,7 @@ struct hvm_memmap_table_entry {
  * X86_CMDLINE_ADDR) and, when initrd_size > 0, one module for the initrd. */
 int pvh_setup_start_info(const struct guest_memory *mem, const char *cmdline, uint64_t initrd_gpa,
 			 uint64_t initrd_size, struct error *err);
+/* Sets rsdp_paddr in the start_info pvh_setup_start_info() wrote. */
+int pvh_set_rsdp(const struct guest_memory *mem, uint64_t rsdp, struct error *err);
 
 #endif
