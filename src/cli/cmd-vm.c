@@ -26,7 +26,8 @@
 
 #define VM_USAGE                                                                                   \
 	"usage: vessel vm run [--kernel FILE] [--initrd FILE] [--cmdline STR] [--cpus N]\n"        \
-	"                     [--memory SIZE] [--timeout DURATION] [--console stdio|none|FILE]\n"  \
+	"                     [--memory SIZE] [--hugepages] [--timeout DURATION]\n"                \
+	"                     [--console stdio|none|FILE]\n"                                       \
 	"                     [--name NAME] [--debug] [--disk PATH[,ro]]...\n"                     \
 	"                     [--net tap=NAME|none] [--vsock CID,SOCKET] [--no-seccomp]\n"         \
 	"                     [-- COMMAND...]\n"                                                   \
@@ -54,6 +55,7 @@ enum {
 	OPT_NET,
 	OPT_VSOCK,
 	OPT_NO_SECCOMP,
+	OPT_HUGEPAGES,
 	OPT_HELP,
 };
 
@@ -71,6 +73,7 @@ static const struct option run_options[] = {
     {"net", required_argument, NULL, OPT_NET},
     {"vsock", required_argument, NULL, OPT_VSOCK},
     {"no-seccomp", no_argument, NULL, OPT_NO_SECCOMP},
+    {"hugepages", no_argument, NULL, OPT_HUGEPAGES},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0},
 };
@@ -197,6 +200,9 @@ static int parse_one(struct run_args *a, int opt, const char *arg, struct error 
 		return parse_vsock(&a->cfg, arg, err);
 	case OPT_NO_SECCOMP:
 		a->cfg.no_seccomp = true;
+		return 0;
+	case OPT_HUGEPAGES:
+		a->cfg.hugepages = true;
 		return 0;
 	default:
 		return error_set(err, EINVAL, "unknown option");

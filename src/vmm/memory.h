@@ -15,6 +15,7 @@
 #define GUEST_MMIO_HOLE_START 0xc0000000ULL /* RAM below this; LAPIC/IOAPIC live above */
 #define GUEST_HIGH_RAM_START  0x100000000ULL
 #define GUEST_MEMORY_REGIONS  2
+#define GUEST_HUGE_PAGE	      (2ULL << 20)
 
 struct guest_region {
 	uint64_t gpa;
@@ -30,8 +31,9 @@ struct guest_memory {
 	bool owned;    /* base was mmap'd by guest_memory_map() */
 };
 
-/* Maps size bytes of anonymous, private, MAP_NORESERVE memory and lays it out. */
-int guest_memory_map(struct guest_memory *mem, uint64_t size, struct error *err);
+/* Maps size bytes of anonymous, private, MAP_NORESERVE memory and lays it out; hugepages: 2 MiB
+ * pages from the hugetlb pool instead, reserved up front (size rounded up to 2 MiB). */
+int guest_memory_map(struct guest_memory *mem, uint64_t size, bool hugepages, struct error *err);
 /* Lays out a caller-owned buffer (unit tests: guest memory is a buffer). */
 void guest_memory_init_buffer(struct guest_memory *mem, void *buf, uint64_t size);
 /* Unmaps what guest_memory_map() mapped; safe on a zeroed or buffer-backed struct. */

@@ -190,9 +190,9 @@ static int attach_acpi(struct vm *vm, unsigned cpus, struct error *err)
 	return r;
 }
 
-static int setup_memory(struct vm *vm, uint64_t size, struct error *err)
+static int setup_memory(struct vm *vm, uint64_t size, bool hugepages, struct error *err)
 {
-	int r = guest_memory_map(&vm->mem, (size + 4095) & ~4095ULL, err);
+	int r = guest_memory_map(&vm->mem, (size + 4095) & ~4095ULL, hugepages, err);
 
 	for (unsigned i = 0; r == 0 && i < vm->mem.nregions; i++) {
 		const struct guest_region *g = &vm->mem.regions[i];
@@ -235,7 +235,7 @@ static int build(struct vm *vm, const struct vm_config *cfg, struct error *err)
 	if (r == 0)
 		r = check_cpus(vm, cfg->cpus, err);
 	if (r == 0)
-		r = setup_memory(vm, cfg->memory, err);
+		r = setup_memory(vm, cfg->memory, cfg->hugepages, err);
 	/* Devices, in this order; teardown walks the registry backwards. */
 	if (r == 0)
 		r = attach_serial(vm, cfg->console_fd, err);

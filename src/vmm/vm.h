@@ -56,6 +56,7 @@ struct vm_config {
 	uint32_t vsock_cid; /* --vsock CID,SOCKET; 0: no vsock device */
 	const char *vsock_socket;
 	bool no_seccomp; /* --no-seccomp: monitor threads run unfiltered (debugging) */
+	bool hugepages;	 /* --hugepages: guest RAM from the host's 2 MiB hugetlb pool */
 };
 
 /* One attached virtio-mmio device, as the firmware tables describe it. */

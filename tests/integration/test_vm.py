@@ -135,6 +135,26 @@ def test_several_vcpus_and_memory_sizes(vessel, guests, guest):
         assert r.returncode == 5, (args, r.stderr)
 
 
+def _free_huge_mib():
+    with open("/proc/meminfo", encoding="utf-8") as f:
+        info = dict(l.split(":", 1) for l in f)
+    pages = int(info.get("HugePages_Free", "0").split()[0])
+    size_kib = int(info.get("Hugepagesize", "0 kB").split()[0])
+    return pages * size_kib // 1024 if size_kib == 2048 else 0
+
+
+def test_hugepages(vessel, guests):
+    # Guest RAM from the hugetlb pool, reserved when the VM is built: an empty pool is a clear
+    # error before the guest runs, never a SIGBUS later. The pool is the host's: never resized.
+    args = ["--kernel", str(guests / "pvh.elf"), "--cmdline", "exit=4", "--hugepages",
+            "--memory", "64m"]
+    r = vm_run(vessel, *args)
+    if _free_huge_mib() >= 64:
+        assert r.returncode == 4, r.stderr
+    else:
+        _one_line_error(r, "--hugepages", "64 MiB")
+
+
 def test_timer_interrupts_delivered(vessel, guests):
     # The in-kernel PIT ticks through the in-kernel 8259 into the guest's IDT.
     r = vm_run(vessel, "--kernel", str(guests / "smp.elf"), "--cmdline", "timer exit=0")
