@@ -46,7 +46,7 @@ help:
 	@echo "make test       the same without installing anything"
 	@echo "make asan       the same under ASan+UBSan (build/asan)"
 	@echo "make fuzz       build libFuzzer targets, replay corpora, fuzz each for FUZZ_SECS"
-	@echo "make bench      side-by-side benchmarks against crun and runc"
+	@echo "make bench      side-by-side benchmarks against crun, runc, podman, skopeo and QEMU"
 	@echo "make demo       run a busybox container on the embedded defaults"
 	@echo "make format     clang-format the tree; make format-check checks it"
 	@echo "make lint       clang-tidy + cppcheck"
