@@ -288,17 +288,17 @@ static uint8_t run(struct virtio_blk *blk, struct virtio_blk_req *req, uint64_t 
 	return r < 0 ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK;
 }
 
-/* Answers one chain and returns it to the driver. */
-static int answer(struct virtio_blk *blk, struct virtq *q, const struct virtq_chain *chain,
-		  struct error *err)
+/* Answers one request: the status byte, and the bytes written before it. */
+static uint32_t answer(struct virtio_mmio *m, struct virtq_chain *chain)
 {
+	struct virtio_blk *blk = m->dev;
 	struct virtio_blk_req req;
 	uint64_t written = 0;
 
 	blk->requests++;
 	if (virtio_blk_parse(chain, blk->capacity, &req) < 0) {
 		blk->errors++; /* nowhere to put a status: returned untouched */
-		return virtq_push(q, blk->mmio.mem, chain->head, 0, err);
+		return 0;
 	}
 	if (req.status == VIRTIO_BLK_S_OK)
 		req.status = run(blk, &req, &written);
@@ -306,33 +306,12 @@ static int answer(struct virtio_blk *blk, struct virtq *q, const struct virtq_ch
 		blk->errors++;
 	*req.status_byte = req.status;
 	/* written <= the chain's writable bytes - 1 <= VIRTQ_CHAIN_MAX_BYTES */
-	return virtq_push(q, blk->mmio.mem, chain->head, (uint32_t)written + 1, err);
+	return (uint32_t)written + 1;
 }
 
 static void blk_notify(struct virtio_mmio *m, unsigned queue)
 {
-	struct virtio_blk *blk = m->dev;
-	struct virtq *q = virtio_mmio_queue(m, queue);
-	struct virtq_chain chain;
-	struct error err;
-	bool pushed = false;
-
-	for (unsigned i = 0; q && i < q->size; i++) {
-		int r = virtq_pop(q, m->mem, &chain, &err);
-
-		if (r == 0)
-			break;
-		if (r > 0) {
-			r = answer(blk, q, &chain, &err);
-			pushed = true;
-		}
-		if (r < 0) {
-			virtio_mmio_needs_reset(m, err.msg);
-			break;
-		}
-	}
-	if (pushed)
-		virtio_mmio_signal_used(m, queue);
+	virtio_mmio_answer_all(m, queue, answer);
 }
 
 static void blk_config_read(struct virtio_mmio *m, uint32_t offset, uint8_t *data, uint32_t len)

@@ -32,32 +32,14 @@ static int write_chain(int fd, struct virtq_chain *c)
 	return 0;
 }
 
-static void transmit(struct virtio_console *con, struct virtq *q)
+/* The host side going away loses the output, not the guest's ring. */
+static uint32_t transmit(struct virtio_mmio *m, struct virtq_chain *chain)
 {
-	struct virtio_mmio *m = &con->mmio;
-	struct virtq_chain chain;
-	struct error err;
-	bool pushed = false;
+	struct virtio_console *con = m->dev;
 
-	for (unsigned i = 0; i < q->size; i++) {
-		int r = virtq_pop(q, m->mem, &chain, &err);
-
-		if (r == 0)
-			break;
-		if (r > 0) {
-			/* The host side going away loses the output, not the guest's ring. */
-			if (con->out_fd >= 0 && write_chain(con->out_fd, &chain) == 0)
-				con->tx_bytes += chain.read_len;
-			r = virtq_push(q, m->mem, chain.head, 0, &err);
-			pushed = true;
-		}
-		if (r < 0) {
-			virtio_mmio_needs_reset(m, err.msg);
-			break;
-		}
-	}
-	if (pushed)
-		virtio_mmio_signal_used(m, VIRTIO_CONSOLE_TX);
+	if (con->out_fd >= 0 && write_chain(con->out_fd, chain) == 0)
+		con->tx_bytes += chain->read_len;
+	return 0;
 }
 
 /* Lock held. done: the input has ended, never watch it again. */
@@ -144,7 +126,7 @@ static void console_notify(struct virtio_mmio *m, unsigned queue)
 	struct error err;
 
 	if (queue == VIRTIO_CONSOLE_TX)
-		transmit(con, virtio_mmio_queue(m, queue));
+		virtio_mmio_answer_all(m, queue, transmit);
 	else if (start_watch(con, &err) < 0)
 		log_debug("virtio-console: input: %s",
 			  err.msg); /* tried again on the next notify */

@@ -79,6 +79,31 @@ void virtio_mmio_destroy(struct virtio_mmio *m)
 	m->ops = NULL;
 }
 
+void virtio_mmio_answer_all(struct virtio_mmio *m, unsigned queue, virtio_answer_fn *answer)
+{
+	struct virtq *q = virtio_mmio_queue(m, queue);
+	struct virtq_chain chain;
+	struct error err;
+	bool pushed = false;
+
+	for (unsigned i = 0; q && i < q->size; i++) {
+		int r = virtq_pop(q, m->mem, &chain, &err);
+
+		if (r == 0)
+			break;
+		if (r > 0) {
+			r = virtq_push(q, m->mem, chain.head, answer(m, &chain), &err);
+			pushed = true;
+		}
+		if (r < 0) {
+			virtio_mmio_needs_reset(m, err.msg);
+			break;
+		}
+	}
+	if (pushed)
+		virtio_mmio_signal_used(m, queue);
+}
+
 void virtio_mmio_lock(struct virtio_mmio *m)
 {
 	pthread_mutex_lock(&m->lock);

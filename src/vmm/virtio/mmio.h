@@ -139,6 +139,12 @@ struct virtq *virtio_mmio_queue(struct virtio_mmio *m, unsigned i);
 void virtio_mmio_signal_used(struct virtio_mmio *m, unsigned i);
 /* A guest fault: sets NEEDS_RESET, raises the config interrupt, logs why once (debug). */
 void virtio_mmio_needs_reset(struct virtio_mmio *m, const char *why);
+/* A device's answer to one request: consumes chain (its iov may be advanced), returns the bytes
+ * it wrote into the chain's writable buffers. */
+typedef uint32_t virtio_answer_fn(struct virtio_mmio *m, struct virtq_chain *chain);
+/* For notify callbacks: answers every chain available on queue (one queue's worth at most),
+ * returns each to the driver and signals it once; a broken ring sets NEEDS_RESET. */
+void virtio_mmio_answer_all(struct virtio_mmio *m, unsigned queue, virtio_answer_fn *answer);
 /* For host-side callbacks (the I/O thread): hold the transport lock while touching queues. */
 void virtio_mmio_lock(struct virtio_mmio *m);
 void virtio_mmio_unlock(struct virtio_mmio *m);

@@ -32,33 +32,18 @@ static uint32_t fill_chain(const struct virtq_chain *c)
 	return written;
 }
 
-static void rng_notify(struct virtio_mmio *m, unsigned queue)
+static uint32_t rng_answer(struct virtio_mmio *m, struct virtq_chain *chain)
 {
 	struct virtio_rng *rng = m->dev;
-	struct virtq *q = virtio_mmio_queue(m, queue);
-	struct virtq_chain chain;
-	struct error err;
-	bool pushed = false;
+	uint32_t written = fill_chain(chain);
 
-	for (unsigned i = 0; q && i < q->size; i++) {
-		int r = virtq_pop(q, m->mem, &chain, &err);
-		uint32_t written;
+	rng->bytes += written;
+	return written;
+}
 
-		if (r == 0)
-			break;
-		if (r > 0) {
-			written = fill_chain(&chain);
-			r = virtq_push(q, m->mem, chain.head, written, &err);
-			rng->bytes += written;
-			pushed = true;
-		}
-		if (r < 0) {
-			virtio_mmio_needs_reset(m, err.msg);
-			break;
-		}
-	}
-	if (pushed)
-		virtio_mmio_signal_used(m, queue);
+static void rng_notify(struct virtio_mmio *m, unsigned queue)
+{
+	virtio_mmio_answer_all(m, queue, rng_answer);
 }
 
 static const struct virtio_device_ops rng_ops = {

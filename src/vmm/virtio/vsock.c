@@ -264,31 +264,15 @@ static void tx_packet(struct virtio_vsock *vs, const struct virtq_chain *chain)
 		vsock_queue_rst(vs, h.dst_port, h.src_port);
 }
 
+static uint32_t tx_answer(struct virtio_mmio *m, struct virtq_chain *chain)
+{
+	tx_packet(m->dev, chain);
+	return 0;
+}
+
 static void tx_notify(struct virtio_vsock *vs)
 {
-	struct virtio_mmio *m = &vs->mmio;
-	struct virtq *q = virtio_mmio_queue(m, VIRTIO_VSOCK_TX);
-	struct virtq_chain chain;
-	struct error err;
-	bool pushed = false;
-
-	for (unsigned i = 0; i < q->size; i++) {
-		int r = virtq_pop(q, m->mem, &chain, &err);
-
-		if (r == 0)
-			break;
-		if (r > 0) {
-			tx_packet(vs, &chain);
-			r = virtq_push(q, m->mem, chain.head, 0, &err);
-			pushed = true;
-		}
-		if (r < 0) {
-			virtio_mmio_needs_reset(m, err.msg);
-			break;
-		}
-	}
-	if (pushed)
-		virtio_mmio_signal_used(m, VIRTIO_VSOCK_TX);
+	virtio_mmio_answer_all(&vs->mmio, VIRTIO_VSOCK_TX, tx_answer);
 	vsock_rx_flush(vs);
 }
 
