@@ -11,7 +11,6 @@
 #include <openssl/evp.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -22,6 +21,7 @@
 #include "image/registry.h"
 #include "util/cleanup.h"
 #include "util/fd.h"
+#include "util/spawn.h"
 #include "util/str.h"
 
 #define HELPER_PREFIX	  "docker-credential-"
@@ -30,8 +30,6 @@
 #define HELPER_TIMEOUT_MS 30000
 #define SECRET_MAX	  4096
 #define NOT_FOUND	  "credentials not found"
-
-extern char **environ;
 
 static int64_t now_ms(void)
 {
@@ -47,35 +45,6 @@ static bool valid_name(const char *name)
 	    strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-");
 
 	return n > 0 && n <= HELPER_NAME_MAX && name[n] == '\0' && name[0] != '.';
-}
-
-/* Starts prog with in_fd as stdin and out_fd as stdout (both borrowed), default signals. */
-static int spawn_helper(const char *prog, int in_fd, int out_fd, pid_t *ret_pid)
-{
-	char *argv[] = {(char *)prog, (char *)"get", NULL};
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
-	sigset_t none, all;
-	int r;
-
-	sigemptyset(&none);
-	sigfillset(&all);
-	posix_spawn_file_actions_init(&fa);
-	posix_spawnattr_init(&attr);
-	r = posix_spawn_file_actions_adddup2(&fa, in_fd, STDIN_FILENO);
-	if (r == 0)
-		r = posix_spawn_file_actions_adddup2(&fa, out_fd, STDOUT_FILENO);
-	if (r == 0)
-		r = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-	if (r == 0)
-		r = posix_spawnattr_setsigmask(&attr, &none);
-	if (r == 0)
-		r = posix_spawnattr_setsigdefault(&attr, &all);
-	if (r == 0)
-		r = posix_spawnp(ret_pid, prog, &fa, &attr, argv, environ);
-	posix_spawnattr_destroy(&attr);
-	posix_spawn_file_actions_destroy(&fa);
-	return -r;
 }
 
 /* Reads fd to its end (at most HELPER_OUTPUT_MAX bytes) before the deadline. */
@@ -130,6 +99,7 @@ static int stdin_with(const char *server, int *ret_fd, struct error *err)
 static int run_helper(const char *prog, const char *server, char *buf, size_t *len, int *ret_status,
 		      struct error *err)
 {
+	char *argv[] = {(char *)prog, (char *)"get", NULL};
 	cleanup_fd int in = -1, out_r = -1, out_w = -1;
 	pid_t pid = -1;
 	int p[2], r;
@@ -141,7 +111,9 @@ static int run_helper(const char *prog, const char *server, char *buf, size_t *l
 		return error_errno(err, "pipe");
 	out_r = p[0];
 	out_w = p[1];
-	r = spawn_helper(prog, in, out_w, &pid);
+	r = spawn_clean(prog, argv,
+			&(struct spawn_io){.in_fd = in, .out_fd = out_w, .search_path = true},
+			&pid);
 	if (r < 0)
 		return error_set(err, -r, "%s", r == -ENOENT ? "not found in $PATH" : strerror(-r));
 	close(TAKE_FD(out_w));

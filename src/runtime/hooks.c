@@ -9,7 +9,6 @@
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdbool.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -19,6 +18,7 @@
 #include <unistd.h>
 
 #include "util/cleanup.h"
+#include "util/spawn.h"
 
 #define POLL_FALLBACK_MS 10
 
@@ -54,36 +54,6 @@ static long now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
-/* Starts the hook with child_sock as its stdin and default signal state. */
-static int spawn_hook(const struct spec_hook *hook, int child_sock, pid_t *ret_pid)
-{
-	char *fallback_argv[] = {hook->path, NULL};
-	char *empty_env[] = {NULL};
-	char **argv = hook->args && hook->args[0] ? hook->args : fallback_argv;
-	char **envp = hook->env ? hook->env : empty_env;
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
-	sigset_t none, all;
-	int r;
-
-	sigemptyset(&none);
-	sigfillset(&all);
-	posix_spawn_file_actions_init(&fa);
-	posix_spawnattr_init(&attr);
-	r = posix_spawn_file_actions_adddup2(&fa, child_sock, STDIN_FILENO);
-	if (r == 0)
-		r = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-	if (r == 0)
-		r = posix_spawnattr_setsigmask(&attr, &none);
-	if (r == 0)
-		r = posix_spawnattr_setsigdefault(&attr, &all);
-	if (r == 0)
-		r = posix_spawn(ret_pid, hook->path, &fa, &attr, argv, envp);
-	posix_spawnattr_destroy(&attr);
-	posix_spawn_file_actions_destroy(&fa);
-	return -r;
 }
 
 /* Sends what the socket takes now; closes it when done or when the hook stopped reading. */
@@ -169,6 +139,8 @@ static int run_one(const struct spec_hook *hook, const char *stage, const char *
 			      .buf = state_json,
 			      .len = strlen(state_json)};
 	long deadline = hook->timeout > 0 ? now_ms() + hook->timeout * 1000L : -1;
+	char *fallback_argv[] = {hook->path, NULL};
+	char *empty_env[] = {NULL};
 	int sv[2], status = 0, r;
 
 	if (!hook->path || hook->path[0] != '/')
@@ -179,7 +151,10 @@ static int run_one(const struct spec_hook *hook, const char *stage, const char *
 		return error_errno(err, "%s hook %s", stage, hook->path);
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
 		return error_errno(err, "%s hook %s: socketpair", stage, hook->path);
-	r = spawn_hook(hook, sv[1], &hr.pid);
+	r = spawn_clean(
+	    hook->path, hook->args && hook->args[0] ? hook->args : fallback_argv,
+	    &(struct spawn_io){.in_fd = sv[1], .out_fd = -1, .envp = hook->env ?: empty_env},
+	    &hr.pid);
 	close(sv[1]);
 	hr.sock = sv[0];
 	if (r < 0) {

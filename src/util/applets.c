@@ -2,8 +2,6 @@
 #include "util/applets.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <spawn.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,16 +12,14 @@
 #include "util/cleanup.h"
 #include "util/fd.h"
 #include "util/path.h"
+#include "util/spawn.h"
 
 #define LIST_BYTES (64 << 10)
-
-extern char **environ;
 
 /* "busybox --list" (one applet a line) into an owned string. */
 static int list(const char *busybox, char **ret, struct error *err)
 {
 	char *argv[] = {(char *)busybox, (char *)"--list", NULL};
-	posix_spawn_file_actions_t fa;
 	cleanup_fd int out = memfd_create("busybox-list", MFD_CLOEXEC);
 	char path[32];
 	pid_t pid;
@@ -31,16 +27,9 @@ static int list(const char *busybox, char **ret, struct error *err)
 
 	if (out < 0)
 		return error_errno(err, "%s --list: memfd", busybox);
-	if (posix_spawn_file_actions_init(&fa) != 0)
-		return error_set(err, ENOMEM, "out of memory");
-	r = posix_spawn_file_actions_adddup2(&fa, out, 1);
-	if (r == 0)
-		r = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	if (r == 0)
-		r = posix_spawn(&pid, busybox, &fa, NULL, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	if (r != 0)
-		return error_set(err, r, "%s --list: %s", busybox, strerror(r));
+	r = spawn_clean(busybox, argv, &(struct spawn_io){.in_fd = -1, .out_fd = out}, &pid);
+	if (r < 0)
+		return error_set(err, -r, "%s --list: %s", busybox, strerror(-r));
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
