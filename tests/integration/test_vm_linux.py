@@ -31,22 +31,15 @@ from pathlib import Path
 
 import pytest
 
+from test_vm import _kvm_reason  # one definition of "KVM is usable"
+
 REPO = Path(__file__).resolve().parents[2]
 BUILD = Path(os.environ.get("VESSEL_BUILD") or REPO / "build").resolve()
 VESSEL = BUILD / "vessel"
 FETCH = REPO / "scripts" / "fetch-kernel"
-KVM = Path("/dev/kvm")
 CMDLINE = "console=ttyS0 earlyprintk=serial"
 INIT = BUILD / "vessel-init"
 BUSYBOX = Path("/bin/busybox")
-
-
-def _kvm_reason():
-    if not KVM.exists():
-        return "/dev/kvm is missing (no KVM on this machine)"
-    if not os.access(KVM, os.R_OK | os.W_OK):
-        return "/dev/kvm is not accessible to this user"
-    return None
 
 
 def _hardware_virt():

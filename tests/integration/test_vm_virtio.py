@@ -21,21 +21,14 @@ from pathlib import Path
 
 import pytest
 
+from test_vm import _kvm_reason  # one definition of "KVM is usable"
+
 REPO = Path(__file__).resolve().parents[2]
 BUILD = Path(os.environ.get("VESSEL_BUILD") or REPO / "build").resolve()
 VESSEL = BUILD / "vessel"
 GUEST_BUILD = REPO / "tests" / "guest" / "build.sh"
-KVM = Path("/dev/kvm")
 
 RNG_ID, BLK_ID, NET_ID, CONSOLE_ID, VSOCK_ID = 4, 2, 1, 3, 19
-
-
-def _kvm_reason():
-    if not KVM.exists():
-        return "/dev/kvm is missing (no KVM on this machine)"
-    if not os.access(KVM, os.R_OK | os.W_OK):
-        return "/dev/kvm is not accessible to this user"
-    return None
 
 
 pytestmark = pytest.mark.skipif(_kvm_reason() is not None, reason=_kvm_reason() or "")
