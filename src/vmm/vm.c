@@ -2,7 +2,6 @@
 #include "vmm/vm.h"
 
 #include <errno.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>

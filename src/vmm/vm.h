@@ -1,10 +1,10 @@
 /* vm: one virtual machine: accelerator, guest RAM, buses, devices, vCPU threads.
  *
  * vm_create() validates the config, builds the machine in a visible order (memory, serial,
- * i8042, debug exit, kernel, vCPUs) and returns it ready to run. vm_run() starts one thread per
- * vCPU and waits until the guest resets, powers off or writes the debug-exit port, a vCPU
- * fails, or the timeout passes. Guest actions never abort the monitor: the worst a guest can do
- * is end its own VM.
+ * i8042, debug exit, ACPI PM, the virtio devices, kernel, ACPI tables, vCPUs) and returns it
+ * ready to run. vm_run() starts the I/O thread and one thread per vCPU and waits until the
+ * guest resets, powers off or writes the debug-exit port, a vCPU fails, or the timeout passes.
+ * Guest actions never abort the monitor: the worst a guest can do is end its own VM.
  */
 #ifndef VESSEL_VMM_VM_H
 #define VESSEL_VMM_VM_H
@@ -115,7 +115,8 @@ void vm_destroy(struct vm *vm);
 
 /* Ends the VM with status (the first end wins); any thread, any device. */
 void vm_request_stop(struct vm *vm, int status);
-/* Asks the guest to power off (Ctrl-Alt-Del on the keyboard); the VM ends when the guest does. */
+/* Asks the guest to power off (Ctrl-Alt-Del on the keyboard); the VM ends when the guest does. A
+ * guest without a keyboard driver ignores it: the caller ends such a VM after a grace period. */
 void vm_request_poweroff(struct vm *vm);
 /* Ends the VM with an error (the first end wins). */
 void vm_fail(struct vm *vm, const struct error *cause);
